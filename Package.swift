@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+// Atrium: a multi-tenant workspace service. No Swift package dependencies by design;
+// C libraries come in through system library targets.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Atrium",
+    products: [
+        .executable(name: "atrium", targets: ["Atrium"]),
+        .executable(name: "AtriumParserFuzz", targets: ["AtriumParserFuzz"]),
+    ],
+    targets: [
+        // C libraries and shims.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .target(name: "CAtriumSystem"),
+
+        // Layers, bottom to top. Each depends only on what is below it.
+        .target(name: "AtriumJSON", swiftSettings: strict),
+        .target(name: "AtriumCrypto", dependencies: ["COpenSSL"], swiftSettings: strict),
+        .target(name: "AtriumHTTP", dependencies: ["CAtriumSystem"], swiftSettings: strict),
+        .target(name: "AtriumSQLite", dependencies: ["CSQLite"], swiftSettings: strict),
+        .target(name: "AtriumStore", dependencies: ["AtriumSQLite", "AtriumJSON"], swiftSettings: strict),
+        .target(name: "AtriumAuth", dependencies: ["AtriumCrypto", "AtriumJSON"], swiftSettings: strict),
+        .target(
+            name: "AtriumAPI",
+            dependencies: ["AtriumHTTP", "AtriumStore", "AtriumAuth", "AtriumJSON", "AtriumCrypto"],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "Atrium", dependencies: ["AtriumAPI"], swiftSettings: strict),
+        .executableTarget(name: "AtriumParserFuzz", dependencies: ["AtriumHTTP"], swiftSettings: strict),
+
+        // Tests, one target per layer.
+        .testTarget(name: "AtriumJSONTests", dependencies: ["AtriumJSON"]),
+        .testTarget(name: "AtriumCryptoTests", dependencies: ["AtriumCrypto"]),
+        .testTarget(name: "AtriumHTTPTests", dependencies: ["AtriumHTTP"]),
+        .testTarget(name: "AtriumSQLiteTests", dependencies: ["AtriumSQLite"]),
+        .testTarget(name: "AtriumAuthTests", dependencies: ["AtriumAuth", "AtriumJSON", "AtriumCrypto"]),
+        .testTarget(name: "AtriumAPITests", dependencies: ["AtriumJSON"]),
+    ]
+)
