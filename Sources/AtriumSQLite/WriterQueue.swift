@@ -1,0 +1,269 @@
+import CSQLite
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The single writer thread and its queue: group commit.
+///
+/// Callers enqueue a job and sleep on their own thread's condition. The writer takes every
+/// waiting job (up to `maxBatchSize`), runs them in one `BEGIN IMMEDIATE … COMMIT` with a
+/// savepoint around each, so one fsync makes the whole batch durable while a failing job
+/// rolls back only its own savepoint. Callers are woken only after COMMIT returns.
+///
+/// `@unchecked Sendable`: `pending`, `accepting`, `writerIsWaiting` and `stopped` are only
+/// read or written while holding `mutex`. `connection` and the control statements are used
+/// only by the writer thread once it starts (the initializer's thread hands them over before
+/// `pthread_create`, which is a synchronization point, and never touches them again).
+final class WriterQueue: @unchecked Sendable {
+    private let mutex = PThreadMutex()
+    private let writerWakeUp = PThreadCondition()
+    private let stoppedCondition = PThreadCondition()
+    private var pending: [any WriteJob] = []
+    private var accepting = true
+    private var writerIsWaiting = false
+    private var stopped = false
+
+    private let connection: SQLiteConnection
+    private let maxBatchSize: Int
+    private let counters: SQLiteCounters
+    private let begin: SQLiteStatement
+    private let commit: SQLiteStatement
+    private let rollback: SQLiteStatement
+    private let savepoint: SQLiteStatement
+    private let release: SQLiteStatement
+    private let rollbackToSavepoint: SQLiteStatement
+
+    init(connection: SQLiteConnection, maxBatchSize: Int, counters: SQLiteCounters) throws(SQLiteError) {
+        self.connection = connection
+        self.maxBatchSize = max(1, maxBatchSize)
+        self.counters = counters
+        begin = try connection.prepare("BEGIN IMMEDIATE")
+        commit = try connection.prepare("COMMIT")
+        rollback = try connection.prepare("ROLLBACK")
+        savepoint = try connection.prepare("SAVEPOINT atrium_write")
+        release = try connection.prepare("RELEASE atrium_write")
+        rollbackToSavepoint = try connection.prepare("ROLLBACK TO atrium_write")
+    }
+
+    /// Starts the (detached) writer thread.
+    func start() throws(SQLiteError) {
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        let context = Unmanaged.passRetained(self).toOpaque()
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, &attributes, { context in
+            guard let context else { return nil }
+            let queue = Unmanaged<WriterQueue>.fromOpaque(context).takeRetainedValue()
+            queue.runLoop()
+            return nil
+        }, context)
+        if rc != 0 {
+            Unmanaged<WriterQueue>.fromOpaque(context).release()
+            throw SQLiteError(code: SQLITE_ERROR, message: "cannot start the writer thread (error \(rc))")
+        }
+    }
+
+    // MARK: Callers
+
+    /// Enqueues `job` and blocks until the writer has committed (or failed) it.
+    func submit(_ job: any WriteJob) throws(SQLiteError) {
+        if isWriterThread {
+            throw SQLiteError.misuse("write called from inside a write body (it would wait for itself)")
+        }
+        mutex.lock()
+        defer { mutex.unlock() }
+        guard accepting else { throw SQLiteError.misuse("the database is closed") }
+        pending.append(job)
+        if writerIsWaiting {
+            writerWakeUp.signal()
+        }
+        while !job.isDone {
+            job.waiter.wait(mutex)
+        }
+    }
+
+    /// Stops accepting writes, lets the writer finish the queued ones and close its
+    /// connection, and waits for that (unless called from a write body). Idempotent.
+    func close() {
+        mutex.lock()
+        defer { mutex.unlock() }
+        accepting = false
+        writerWakeUp.signal()
+        if isWriterThread { return }
+        while !stopped {
+            stoppedCondition.wait(mutex)
+        }
+    }
+
+    /// Writes waiting for the writer (not counting the batch it is running).
+    var pendingCount: Int {
+        mutex.withLock { pending.count }
+    }
+
+    /// True while the writer thread runs and takes writes.
+    var isAlive: Bool {
+        mutex.withLock { accepting && !stopped }
+    }
+
+    var isWriterThread: Bool {
+        pthread_getspecific(writerThreadKey) == Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    // MARK: The writer thread
+
+    private func runLoop() {
+        pthread_setspecific(writerThreadKey, Unmanaged.passUnretained(self).toOpaque())
+        var batch: [any WriteJob] = []
+        batch.reserveCapacity(maxBatchSize)
+        mutex.lock()
+        while true {
+            while pending.isEmpty && accepting {
+                writerIsWaiting = true
+                writerWakeUp.wait(mutex)
+                writerIsWaiting = false
+            }
+            if pending.isEmpty { break }  // closed and drained
+            if pending.count <= maxBatchSize {
+                swap(&batch, &pending)
+            } else {
+                batch.append(contentsOf: pending[..<maxBatchSize])
+                pending.removeFirst(maxBatchSize)
+            }
+            mutex.unlock()
+
+            process(batch)
+
+            mutex.lock()
+            for job in batch {
+                job.isDone = true
+            }
+            // Signal after unlocking, so a woken caller does not block at once on the mutex.
+            // A caller sees `isDone` or is already asleep on its condition when we signal;
+            // `batch` keeps each job (and its condition) alive until the signals are sent.
+            mutex.unlock()
+            for job in batch {
+                job.waiter.signal()
+            }
+            batch.removeAll(keepingCapacity: true)
+            mutex.lock()
+        }
+        mutex.unlock()
+        connection.close()
+        pthread_setspecific(writerThreadKey, nil)
+        mutex.withLock {
+            stopped = true
+            stoppedCondition.broadcast()
+        }
+    }
+
+    /// Runs one batch: one transaction, a savepoint per job, one COMMIT.
+    private func process(_ batch: [any WriteJob]) {
+        counters.batches.add(1, ordering: .relaxed)
+        counters.writes.add(batch.count, ordering: .relaxed)
+        if batch.count > counters.largestBatch.load(ordering: .relaxed) {
+            counters.largestBatch.store(batch.count, ordering: .relaxed)
+        }
+        // Jobs since the current transaction began: they share its fate.
+        var segmentStart = 0
+        var inTransaction = false
+        for index in batch.indices {
+            if !inTransaction {
+                do {
+                    try begin.runToCompletion()
+                } catch {
+                    fail(batch[index...], with: error)
+                    return
+                }
+                inTransaction = true
+                segmentStart = index
+            }
+            runInSavepoint(batch[index])
+            if connection.isAutocommit {
+                // An error made SQLite roll the whole transaction back (or a body ended it):
+                // the earlier jobs of this transaction are gone too. Go on in a new one.
+                let error = SQLiteError(
+                    code: SQLITE_ABORT,
+                    message: "the write transaction was rolled back by a failing write in the same batch")
+                fail(batch[segmentStart...index].lazy.filter(\.succeeded), with: error)
+                inTransaction = false
+            }
+        }
+        if inTransaction {
+            commitSegment(batch[segmentStart...])
+        }
+        let failures = batch.reduce(0) { $0 + ($1.succeeded ? 0 : 1) }
+        counters.failedWrites.add(failures, ordering: .relaxed)
+    }
+
+    /// Runs one job between `SAVEPOINT` and `RELEASE`; on failure rolls back to the savepoint.
+    private func runInSavepoint(_ job: any WriteJob) {
+        do {
+            try savepoint.runToCompletion()
+        } catch {
+            job.fail(error)
+            return
+        }
+        job.run(on: connection)
+        connection.resetActiveStatements()
+        if job.succeeded, let violation = connection.deferredForeignKeyViolation() {
+            job.fail(violation)
+        }
+        if job.succeeded {
+            do {
+                try release.runToCompletion()
+                return
+            } catch {
+                job.fail(error)
+            }
+        }
+        guard !connection.isAutocommit else { return }
+        do {
+            try rollbackToSavepoint.runToCompletion()
+            try release.runToCompletion()
+        } catch {
+            // The savepoint cannot be undone: abandon the whole transaction instead, which
+            // `process` sees as autocommit mode and reports to this transaction's jobs.
+            try? rollback.runToCompletion()
+        }
+    }
+
+    private func commitSegment(_ jobs: ArraySlice<any WriteJob>) {
+        let start = monotonicNanoseconds()
+        do {
+            try commit.runToCompletion()
+            counters.commits.add(1, ordering: .relaxed)
+        } catch {
+            if !connection.isAutocommit {
+                try? rollback.runToCompletion()
+            }
+            fail(jobs.lazy.filter(\.succeeded), with: error)
+        }
+        counters.commitNanoseconds.add(monotonicNanoseconds() &- start, ordering: .relaxed)
+    }
+
+    private func fail<S: Sequence>(_ jobs: S, with error: any Error) where S.Element == any WriteJob {
+        for job in Array(jobs) {
+            job.fail(error)
+        }
+    }
+}
+
+/// Marks the writer thread, so a nested `write` is refused instead of deadlocking.
+private let writerThreadKey: pthread_key_t = {
+    var key = pthread_key_t()
+    let rc = pthread_key_create(&key, nil)
+    precondition(rc == 0, "pthread_key_create failed: \(rc)")
+    return key
+}()
+
+func monotonicNanoseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+}
