@@ -1,0 +1,85 @@
+import CAtriumSystem
+import Glibc
+
+/// A failed system call while starting or running the server.
+public struct HTTPServerError: Error, Sendable, CustomStringConvertible {
+    public let operation: String
+    public let errno: Int32
+
+    public init(operation: String, errno: Int32) {
+        self.operation = operation
+        self.errno = errno
+    }
+
+    public var description: String {
+        "\(operation) failed: \(String(cString: strerror(errno)))"
+    }
+}
+
+/// What every event loop shares: immutable after start, or thread-safe by construction.
+final class ServerShared: Sendable {
+    let configuration: HTTPServerConfiguration
+    let router: Router
+    let metrics: HTTPMetrics
+    let workers: WorkerPool
+    let listenFD: Int32
+    let renderError: HTTPErrorRenderer
+    let logSink: LogSink
+
+    init(configuration: HTTPServerConfiguration, router: Router, metrics: HTTPMetrics, workers: WorkerPool,
+         listenFD: Int32, renderError: @escaping HTTPErrorRenderer, logSink: LogSink) {
+        self.configuration = configuration
+        self.router = router
+        self.metrics = metrics
+        self.workers = workers
+        self.listenFD = listenFD
+        self.renderError = renderError
+        self.logSink = logSink
+    }
+}
+
+/// The HTTP/1.1 server: a listening socket, a fixed set of epoll event loops (one thread
+/// each), and a bounded worker pool for handlers that block.
+public final class HTTPServer: Sendable {
+    /// The port actually bound (useful with port 0).
+    public let port: Int
+    public let metrics: HTTPMetrics
+    private let shared: ServerShared
+    private let loops: [EventLoop]
+    private let threads: [pthread_t]
+
+    /// Binds, listens and starts the loops.
+    public init(
+        configuration: HTTPServerConfiguration, router: Router,
+        renderError: @escaping HTTPErrorRenderer, logSink: LogSink = LogSink()
+    ) throws(HTTPServerError) {
+        let fd = atrium_listen(configuration.host, Int32(configuration.port), 4096)
+        guard fd >= 0 else { throw HTTPServerError(operation: "listen on \(configuration.host):\(configuration.port)", errno: -fd) }
+        port = Int(atrium_local_port(fd))
+        metrics = HTTPMetrics(templates: router.routes.map { "\($0.method.rawValue) \($0.template)" })
+        let workers = WorkerPool(name: "atrium-worker", threadCount: configuration.workerThreadCount,
+                                 capacity: configuration.workerQueueCapacity)
+        shared = ServerShared(configuration: configuration, router: router, metrics: metrics, workers: workers,
+                              listenFD: fd, renderError: renderError, logSink: logSink)
+        var loops: [EventLoop] = []
+        for index in 0..<max(1, configuration.eventLoopCount) {
+            loops.append(try EventLoop(index: index, shared: shared))
+        }
+        self.loops = loops
+        threads = loops.map { loop in OSThread.spawn(name: "atrium-loop-\(loop.index)") { loop.run() } }
+    }
+
+    /// Graceful stop: no new connections, idle ones closed, in-flight requests finished
+    /// (up to the configured grace period), then every loop and worker stopped.
+    public func shutdown() {
+        for loop in loops { loop.beginShutdown() }
+        let deadline = atrium_monotonic_ns() &+ UInt64(shared.configuration.shutdownGraceSeconds * 1e9)
+        while metrics.openConnectionCount > 0 && atrium_monotonic_ns() < deadline {
+            usleep(10_000)
+        }
+        for loop in loops { loop.stop() }
+        for thread in threads { OSThread.join(thread) }
+        shared.workers.shutdown()
+        close(shared.listenFD)
+    }
+}

@@ -1,0 +1,31 @@
+/// Everything the HTTP layer can be told: where to listen, how many threads, and every limit
+/// and timeout of server.md in one place.
+public struct HTTPServerConfiguration: Sendable {
+    public var host: String = "127.0.0.1"
+    /// 0 picks an ephemeral port; `HTTPServer.port` tells which.
+    public var port: Int = 8080
+    public var eventLoopCount: Int = max(1, Int(System.coreCount))
+    public var workerThreadCount: Int = 32
+    /// Jobs that may wait for a worker before requests are answered 503.
+    public var workerQueueCapacity: Int = 4096
+    public var limits = HTTPLimits()
+    public var maxConnections: Int = 20_000
+    public var headerTimeoutSeconds: Double = 10
+    public var bodyTimeoutSeconds: Double = 30
+    public var idleTimeoutSeconds: Double = 60
+    /// How long a graceful shutdown waits for in-flight requests.
+    public var shutdownGraceSeconds: Double = 10
+    /// Write one JSON line per request to standard output.
+    public var accessLog: Bool = true
+
+    public init() {}
+}
+
+/// Facts about the machine the server sizes itself by.
+public enum System {
+    public static var coreCount: Int32 {
+        Int32(truncatingIfNeeded: sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    }
+}
+
+import Glibc
