@@ -1,0 +1,55 @@
+# Atrium: the two commands a new machine needs are `make run` and `make test`.
+SHELL := /bin/bash
+SWIFT ?= swift
+DEBIAN_PACKAGES := libsqlite3-dev libssl-dev pkg-config
+FUZZ_SECONDS ?= 60
+BENCH_DIR ?= .build/bench
+
+.PHONY: run test build release bench fuzz clean deps migrations check-migrations
+
+## deps: make sure the C libraries Atrium links are installed (Debian packages).
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing:$$missing"; apt-get update -qq && apt-get install -y -qq $$missing; \
+	  else echo "missing Debian packages:$$missing — run: sudo apt-get install -y$$missing"; exit 1; fi; \
+	fi
+
+## build: debug build of everything, tests included.
+build: deps
+	$(SWIFT) build --build-tests
+
+## release: optimized server binary at .build/release/atrium.
+release: deps
+	$(SWIFT) build -c release --product atrium
+
+## run: start the server on 127.0.0.1:8080 with its data in ./data.
+run: release
+	./.build/release/atrium serve $(ARGS)
+
+## test: every test (unit, parser, socket, API), against a fresh build.
+test: deps check-migrations
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --parallel --num-workers 2
+
+## migrations: regenerate the embedded copy of migrations/*.sql.
+migrations:
+	./scripts/embed-migrations.sh
+
+check-migrations:
+	@cp Sources/AtriumStore/EmbeddedMigrations.swift /tmp/atrium-embedded.$$$$; \
+	./scripts/embed-migrations.sh; \
+	if ! cmp -s Sources/AtriumStore/EmbeddedMigrations.swift /tmp/atrium-embedded.$$$$; then \
+	  echo "EmbeddedMigrations.swift was stale; regenerated it — commit the change"; fi; rm -f /tmp/atrium-embedded.$$$$
+
+## bench: wrk against a release build with a seeded database, beside the Hummingbird reference.
+bench: deps release
+	@command -v wrk >/dev/null || { if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq wrk; else echo "install wrk"; exit 1; fi; }
+	python3 ./scripts/bench.py
+
+## fuzz: libFuzzer on the HTTP request parser for FUZZ_SECONDS seconds.
+fuzz: deps
+	./scripts/fuzz.sh $(FUZZ_SECONDS)
+
+clean:
+	rm -rf .build .build-* $(BENCH_DIR)

@@ -1,0 +1,132 @@
+import AtriumAuth
+import AtriumSQLite
+import AtriumStore
+
+/// The administration subcommands: they open the same store as the server (safe while it
+/// runs: SQLite WAL allows other processes to read, and writes wait their turn).
+public enum AdminCommands {
+    public static let usage = """
+        usage: atrium [serve] [flags]                 run the server (default)
+               atrium migrate [flags]                 apply pending migrations and exit
+               atrium backup <file> [flags]           consistent copy of the database, while the server runs
+               atrium user create --email E --password P --name N [flags]
+               atrium user set-plan --email E --plan NAME [flags]
+               atrium key create --email E --mode full|workspace [--workspace ID] [--name N] [flags]
+        Flags and ATRIUM_* variables: docs/configuration.md
+        """
+
+    public static func run(command: String, arguments: [String], environment: [String: String]) throws {
+        var arguments = arguments
+        var subcommand: String?
+        if command == "user" || command == "key", let first = arguments.first, !first.hasPrefix("--") {
+            subcommand = first
+            arguments.removeFirst()
+        }
+        let (own, remaining) = try extract(["email", "password", "name", "plan", "mode", "workspace"], from: arguments)
+        let (configuration, positional) = try ConfigurationLoader.load(arguments: remaining, environment: environment)
+        try SecretFile.ensureDirectory(configuration.dataDirectory)
+        switch (command, subcommand) {
+        case ("migrate", nil):
+            let store = try open(configuration)
+            store.close()
+            Console.out("migrations applied to \(store.path)")
+        case ("backup", nil):
+            guard positional.count == 1 else { throw ConfigurationError("usage: atrium backup <file>") }
+            try SQLiteDatabase.backup(from: configuration.dataDirectory + "/atrium.db", to: positional[0])
+            Console.out("backup written to \(positional[0])")
+        case ("user", "create"):
+            guard let rawEmail = own["email"], let email = AuthEndpoints.normalizedEmail(rawEmail),
+                  let password = own["password"], password.count >= 8, password.count <= 256 else {
+                throw ConfigurationError("user create needs --email and --password (8-256 characters)")
+            }
+            let name = own["name"] ?? email
+            let hash = PasswordHasher(iterations: configuration.passwordIterations).hash(password)
+            let store = try open(configuration)
+            defer { store.close() }
+            let now = Clock.nowMilliseconds()
+            let user = try store.write { writer in
+                let user = try writer.createUser(email: email, name: name, passwordHash: hash, now: now)
+                let workspace = try writer.createWorkspace(ownerID: user.id, name: "Main", color: nil, metadata: "{}", now: now)
+                try writer.setMainWorkspace(userID: user.id, workspaceID: workspace.id, now: now)
+                return user
+            }
+            Console.out("user \(user.id) created: \(user.email)")
+        case ("user", "set-plan"):
+            guard let email = own["email"].map({ $0.trimmingSpaces.lowercased() }), let plan = own["plan"], !plan.isEmpty else {
+                throw ConfigurationError("user set-plan needs --email and --plan")
+            }
+            let store = try open(configuration)
+            defer { store.close() }
+            let changed = try store.write { writer in try writer.setPlan(email: email, plan: plan) }
+            guard changed else { throw ConfigurationError("no user with email \(email)") }
+            Console.out("plan of \(email) set to \(plan)")
+        case ("key", "create"):
+            guard let email = own["email"].map({ $0.trimmingSpaces.lowercased() }),
+                  let mode = APIKeyMode(rawValue: own["mode"] ?? "full") else {
+                throw ConfigurationError("key create needs --email and --mode full|workspace|scoped")
+            }
+            let workspaceID = own["workspace"].flatMap(WorkspaceResolver.parseWorkspaceID)
+            if mode != .full && workspaceID == nil { throw ConfigurationError("--mode \(mode.rawValue) needs --workspace ID") }
+            let store = try open(configuration)
+            defer { store.close() }
+            let secret = APIKeySecret.generate()
+            let now = Clock.nowMilliseconds()
+            let name = own["name"] ?? "admin key"
+            _ = try store.write { writer in
+                guard let user = try writer.reader.user(email: email) else { throw ConfigurationError("no user with email \(email)") }
+                if let workspaceID, try writer.reader.role(userID: user.id, workspaceID: workspaceID) == nil {
+                    throw ConfigurationError("\(email) is not a member of workspace \(workspaceID)")
+                }
+                return try writer.createAPIKey(
+                    userID: user.id, mode: mode.rawValue, workspaceID: mode == .workspace ? workspaceID : nil, name: name,
+                    prefix: APIKeySecret.displayPrefix(secret), secretHash: APIKeySecret.hash(secret), permissions: nil,
+                    expiresAt: nil, allowList: mode == .scoped ? [workspaceID].compactMap { $0 } : [], now: now)
+            }
+            Console.out(secret)
+        default:
+            throw ConfigurationError(usage)
+        }
+    }
+
+    private static func open(_ configuration: AtriumConfiguration) throws -> Store {
+        try Store(dataDirectory: configuration.dataDirectory, synchronous: configuration.synchronous, readerCount: 1)
+    }
+
+    /// Pulls `--name value` pairs for the given names out of the arguments.
+    static func extract(_ names: Set<String>, from arguments: [String]) throws(ConfigurationError)
+        -> ([String: String], [String])
+    {
+        var found: [String: String] = [:]
+        var rest: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            guard argument.hasPrefix("--") else {
+                rest.append(argument)
+                continue
+            }
+            var name = String(argument.dropFirst(2))
+            var value: String?
+            if let equals = name.firstIndex(of: "=") {
+                value = String(name[name.index(after: equals)...])
+                name = String(name[..<equals])
+            }
+            guard names.contains(name) else {
+                rest.append(argument)
+                if value == nil, index < arguments.count {
+                    rest.append(arguments[index])
+                    index += 1
+                }
+                continue
+            }
+            if value == nil {
+                guard index < arguments.count else { throw ConfigurationError("--\(name) needs a value") }
+                value = arguments[index]
+                index += 1
+            }
+            found[name] = value
+        }
+        return (found, rest)
+    }
+}

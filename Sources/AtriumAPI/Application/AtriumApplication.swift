@@ -1,0 +1,122 @@
+import AtriumAuth
+import AtriumHTTP
+import AtriumStore
+import Glibc
+import Synchronization
+
+/// The whole service wired together: store, credentials, endpoints, router and HTTP server.
+/// `atrium serve` creates one and runs it until a signal asks it to stop.
+public final class AtriumApplication: Sendable {
+    public let configuration: AtriumConfiguration
+    public let services: Services
+    public let endpoints: [Endpoint]
+    public let router: Router
+    private let server = Mutex<HTTPServer?>(nil)
+    private let flusherStop = Atomic<Bool>(false)
+
+    /// Opens the data directory and store (migrating it) and builds the routes.
+    public init(configuration: AtriumConfiguration) throws {
+        self.configuration = configuration
+        try SecretFile.ensureDirectory(configuration.dataDirectory)
+        let secret = try configuration.jwtSecret
+            ?? SecretFile.loadOrCreate(path: configuration.dataDirectory + "/jwt-secret")
+        let keys = JWTKeySet(current: Array(secret.utf8), previous: configuration.jwtPreviousSecret.map { Array($0.utf8) })
+        let store = try Store(dataDirectory: configuration.dataDirectory, synchronous: configuration.synchronous,
+                              readerCount: configuration.readerCount, maxBatchSize: configuration.maxCommitBatch)
+        let services = Services(configuration: configuration, store: store, jwtKeys: keys)
+        self.services = services
+        let endpoints = Self.allEndpoints(services: services, metricsEnabled: configuration.metricsEnabled)
+        self.endpoints = endpoints
+        var builder = RouterBuilder()
+        for endpoint in endpoints {
+            let placement: HandlerPlacement
+            switch endpoint.work {
+            case .eventLoop: placement = .eventLoop
+            case .store: placement = .workerPool
+            case .passwordHashing: placement = .dedicatedPool(services.passwordPool)
+            }
+            builder.add(Route(method: endpoint.method, template: endpoint.path, placement: placement,
+                              documentation: endpoint.documentation,
+                              handler: EndpointResponder(endpoint: endpoint, services: services)))
+        }
+        router = builder.build()
+    }
+
+    static func allEndpoints(services: Services, metricsEnabled: Bool) -> [Endpoint] {
+        let metricsText: @Sendable () -> String = { [weak services] in
+            guard let services else { return "" }
+            return MetricsText.render(services: services)
+        }
+        return OperationsEndpoints.all(metrics: metricsText, metricsEnabled: metricsEnabled)
+            + AuthEndpoints.all() + MeEndpoints.all() + APIKeyEndpoints.all() + WorkspaceEndpoints.all()
+            + WorkspaceKeyEndpoints.all()
+    }
+
+    /// Binds and starts serving; returns the bound port.
+    public func start() throws -> Int {
+        let httpServer = try HTTPServer(
+            configuration: configuration.http, router: router,
+            renderError: { status, code, message, requestID in
+                ErrorEnvelope.body(status: status, code: code, message: message, requestID: requestID)
+            })
+        MetricsText.httpMetrics.withLock { $0 = httpServer.metrics }
+        server.withLock { $0 = httpServer }
+        let services = self.services
+        let stop = self
+        OSThread.spawn(name: "atrium-keyuse") {
+            var slept = 0
+            while !stop.flusherStop.load(ordering: .acquiring) {
+                usleep(100_000)
+                slept += 1
+                if slept >= 50 {
+                    slept = 0
+                    services.keyUsage.flush(to: services.store)
+                }
+            }
+        }
+        return httpServer.port
+    }
+
+    /// Graceful stop: finish in-flight requests, flush key usage, close the store.
+    public func stop() {
+        let running = server.withLock { current -> HTTPServer? in
+            let taken = current
+            current = nil
+            return taken
+        }
+        running?.shutdown()
+        flusherStop.store(true, ordering: .releasing)
+        services.keyUsage.flush(to: services.store)
+        services.passwordPool.shutdown()
+        services.store.close()
+    }
+}
+
+/// `/metrics`: the HTTP server's counters plus the store's.
+enum MetricsText {
+    static let httpMetrics = Mutex<HTTPMetrics?>(nil)
+
+    static func render(services: Services) -> String {
+        var out = httpMetrics.withLock { $0?.render() } ?? ""
+        let stats = services.store.database.statistics
+        out += "# HELP atrium_store_commits_total Write transactions committed (group commits).\n"
+        out += "# TYPE atrium_store_commits_total counter\n"
+        out += "atrium_store_commits_total \(stats.commits)\n"
+        out += "# HELP atrium_store_writes_total Write jobs run inside commits.\n"
+        out += "# TYPE atrium_store_writes_total counter\n"
+        out += "atrium_store_writes_total \(stats.writes)\n"
+        out += "# HELP atrium_store_failed_writes_total Write jobs that failed.\n"
+        out += "# TYPE atrium_store_failed_writes_total counter\n"
+        out += "atrium_store_failed_writes_total \(stats.failedWrites)\n"
+        out += "# HELP atrium_store_commit_seconds_total Time spent committing (fsync included).\n"
+        out += "# TYPE atrium_store_commit_seconds_total counter\n"
+        out += "atrium_store_commit_seconds_total \(Double(stats.commitNanoseconds) / 1e9)\n"
+        out += "# HELP atrium_store_reads_total Read scopes run.\n"
+        out += "# TYPE atrium_store_reads_total counter\n"
+        out += "atrium_store_reads_total \(stats.reads)\n"
+        out += "# HELP atrium_store_largest_batch Largest group commit so far.\n"
+        out += "# TYPE atrium_store_largest_batch gauge\n"
+        out += "atrium_store_largest_batch \(stats.largestBatch)\n"
+        return out
+    }
+}

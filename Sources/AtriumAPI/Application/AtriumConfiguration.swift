@@ -1,0 +1,41 @@
+import AtriumHTTP
+import AtriumSQLite
+
+/// Every setting of the server (server.md "Process, configuration, tooling"), with its
+/// default. Loaded from flags and `ATRIUM_*` variables by `ConfigurationLoader`.
+public struct AtriumConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var dataDirectory = "./data"
+    /// The HMAC key as given (at least 32 bytes); nil = generated on first start and kept in
+    /// `<data-dir>/jwt-secret` with mode 0600.
+    public var jwtSecret: String?
+    public var jwtPreviousSecret: String?
+    public var accessTokenTTLSeconds: Int64 = 900
+    public var refreshTokenTTLSeconds: Int64 = 30 * 86400
+    public var requireWorkspace = false
+    public var allowSignup = true
+    public var webhookAllowPrivate = false
+    public var maxWorkspacesPerUser: Int?
+    public var maxMembersPerWorkspace: Int?
+    public var invitesPerHour: Int?
+    public var logLevel = "info"
+    public var accessLog = true
+    public var plansFile: String?
+    public var issuer = "atrium"
+    public var audience = "atrium-api"
+    /// PBKDF2 iterations for new password hashes (OWASP 2023: 600,000 for PBKDF2-HMAC-SHA256).
+    public var passwordIterations = 600_000
+    /// Login throttles: failures per account and per client address within the window.
+    public var loginFailuresPerAccount = 10
+    public var loginFailuresPerAddress = 50
+    public var loginWindowSeconds: Int64 = 900
+    public var synchronous: SQLiteSynchronous = .full
+    public var readerCount = 4
+    /// 1 turns group commit off (one transaction per write), for benchmarks only.
+    public var maxCommitBatch = 256
+    public var metricsEnabled = true
+    public var http = HTTPServerConfiguration()
+
+    public init() {}
+}

@@ -1,0 +1,25 @@
+import AtriumAuth
+import AtriumHTTP
+import AtriumStore
+
+/// The long-lived collaborators handlers use, built once at start-up.
+public final class Services: Sendable {
+    public let configuration: AtriumConfiguration
+    public let store: Store
+    public let codec: JWTCodec
+    public let passwordHasher: PasswordHasher
+    public let keyUsage: KeyUsageRecorder
+    let authenticator: Authenticator
+    /// Runs password hashing, apart from the general worker pool.
+    public let passwordPool: WorkerPool
+
+    init(configuration: AtriumConfiguration, store: Store, jwtKeys: JWTKeySet) {
+        self.configuration = configuration
+        self.store = store
+        codec = JWTCodec(keys: jwtKeys, issuer: configuration.issuer, audience: configuration.audience)
+        passwordHasher = PasswordHasher(iterations: configuration.passwordIterations)
+        keyUsage = KeyUsageRecorder()
+        authenticator = Authenticator(codec: codec, keyUsage: keyUsage)
+        passwordPool = WorkerPool(name: "atrium-kdf", threadCount: max(1, Int(System.coreCount) / 2), capacity: 256)
+    }
+}

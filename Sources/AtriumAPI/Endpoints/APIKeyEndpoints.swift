@@ -1,0 +1,141 @@
+import AtriumAuth
+import AtriumCrypto
+import AtriumHTTP
+import AtriumJSON
+import AtriumStore
+
+/// The caller's own account-level keys, `full` and `scoped` (api.md §5, last key row).
+enum APIKeyEndpoints {
+    static func all() -> [Endpoint] {
+        let keyErrors = ["VALIDATION_FAILED", "INVALID_JSON", "CROSS_TENANT_WORKSPACE", "SESSION_REQUIRED"]
+        return [
+            Endpoint(.get, "/v1/api-keys", access: .session,
+                     documentation: .init("The caller's full and scoped API keys", errors: ["SESSION_REQUIRED"]),
+                     handler: list),
+            Endpoint(.post, "/v1/api-keys", access: .session,
+                     documentation: .init("Create a full or scoped API key; the secret is shown once", success: 201,
+                                          errors: keyErrors),
+                     handler: create),
+            Endpoint(.put, "/v1/api-keys/{keyId}", access: .session,
+                     documentation: .init("Replace a key's name, permissions, expiry and allow-list",
+                                          errors: keyErrors + ["NOT_FOUND", "INVALID_PARAMETER"]),
+                     handler: update),
+            Endpoint(.delete, "/v1/api-keys/{keyId}", access: .session,
+                     documentation: .init("Revoke a key at once", success: 204,
+                                          errors: ["NOT_FOUND", "INVALID_PARAMETER", "SESSION_REQUIRED"]),
+                     handler: delete),
+        ]
+    }
+
+    /// The validated fields shared by create and update.
+    struct KeyFields {
+        var name: String
+        var mode: APIKeyMode
+        var workspaceIDs: [Int64]?
+        var permissions: [String]?
+        var expiresAt: Int64?
+    }
+
+    static func readFields(_ request: APIRequest, modeFixed: APIKeyMode?) throws -> KeyFields {
+        var body = try request.body()
+        let name = body.string("name", required: true, minLength: 1, maxLength: 100, trim: true)
+        var mode = modeFixed
+        if modeFixed == nil {
+            let modeText = body.string("mode", required: true, maxLength: 16)
+            if let modeText {
+                if let parsed = APIKeyMode(rawValue: modeText), parsed != .workspace {
+                    mode = parsed
+                } else {
+                    body.addProblem("mode", "must be \"full\" or \"scoped\"")
+                }
+            }
+        }
+        let workspaceIDs = body.idArray("workspace_ids", required: mode == .scoped && modeFixed == nil)
+        if mode == .scoped, let ids = workspaceIDs, ids.isEmpty {
+            body.addProblem("workspace_ids", "must name at least one workspace")
+        }
+        if mode == .full, workspaceIDs != nil {
+            body.addProblem("workspace_ids", "is only for scoped keys")
+        }
+        let permissionNames = body.stringArray("permissions", required: false, maxCount: 32)
+        if let permissionNames, PermissionSet(names: permissionNames) == nil {
+            body.addProblem("permissions", "contains an unknown permission")
+        }
+        let expires = body.timestamp("expires_at")
+        if case .some(.some(let at)) = expires, at <= request.now {
+            body.addProblem("expires_at", "must be in the future")
+        }
+        try body.validate()
+        guard let name, let mode else { throw APIError.invalidJSON }
+        let canonical = permissionNames.flatMap { PermissionSet(names: $0)?.names }
+        return KeyFields(name: name, mode: mode, workspaceIDs: workspaceIDs, permissions: canonical,
+                         expiresAt: expires ?? nil)
+    }
+
+    static func list(_ request: inout APIRequest) throws -> HTTPResponse {
+        let userID = request.caller.userID
+        let keys = try request.services.store.read { try $0.accountKeys(userID: userID) }
+        return Respond.json(capacity: 64 + keys.count * 300) { writer in
+            writer.beginObject()
+            writer.key("data")
+            writer.beginArray()
+            for key in keys { Presenters.apiKey(key, into: &writer) }
+            writer.endArray()
+            writer.key("next_cursor")
+            writer.null()
+            writer.endObject()
+        }
+    }
+
+    static func create(_ request: inout APIRequest) throws -> HTTPResponse {
+        let fields = try readFields(request, modeFixed: nil)
+        let userID = request.caller.userID
+        let now = request.now
+        let secret = APIKeySecret.generate()
+        let hash = APIKeySecret.hash(secret)
+        let prefix = APIKeySecret.displayPrefix(secret)
+        let row = try request.services.store.write { writer in
+            for id in fields.workspaceIDs ?? [] where try writer.reader.role(userID: userID, workspaceID: id) == nil {
+                throw APIError.crossTenant
+            }
+            return try writer.createAPIKey(
+                userID: userID, mode: fields.mode.rawValue, workspaceID: nil, name: fields.name, prefix: prefix,
+                secretHash: hash, permissions: fields.permissions, expiresAt: fields.expiresAt,
+                allowList: fields.workspaceIDs ?? [], now: now)
+        }
+        return Respond.created(location: "/v1/api-keys/\(row.id)") { writer in
+            Presenters.apiKey(row, secret: secret, into: &writer)
+        }
+    }
+
+    static func update(_ request: inout APIRequest) throws -> HTTPResponse {
+        let keyID = try request.pathID("keyId")
+        let userID = request.caller.userID
+        let existing = try request.services.store.read { try $0.apiKey(id: keyID) }
+        guard let existing, existing.userID == userID, existing.mode != "workspace",
+              let mode = APIKeyMode(rawValue: existing.mode) else { throw APIError.notFound }
+        let fields = try readFields(request, modeFixed: mode)
+        let row = try request.services.store.write { writer in
+            guard let current = try writer.reader.apiKey(id: keyID), current.userID == userID else {
+                throw APIError.notFound
+            }
+            for id in fields.workspaceIDs ?? [] where try writer.reader.role(userID: userID, workspaceID: id) == nil {
+                throw APIError.crossTenant
+            }
+            return try writer.updateAPIKey(id: keyID, name: fields.name, permissions: fields.permissions,
+                                           expiresAt: fields.expiresAt, allowList: fields.workspaceIDs)
+        }
+        return Respond.json { writer in Presenters.apiKey(row, into: &writer) }
+    }
+
+    static func delete(_ request: inout APIRequest) throws -> HTTPResponse {
+        let keyID = try request.pathID("keyId")
+        let userID = request.caller.userID
+        try request.services.store.write { writer in
+            guard let current = try writer.reader.apiKey(id: keyID), current.userID == userID,
+                  current.mode != "workspace" else { throw APIError.notFound }
+            _ = try writer.deleteAPIKey(id: keyID)
+        }
+        return Respond.noContent()
+    }
+}

@@ -1,0 +1,116 @@
+import AtriumAuth
+import AtriumHTTP
+import AtriumJSON
+import AtriumStore
+
+/// The caller's own profile and workspaces (api.md §4).
+enum MeEndpoints {
+    static func all() -> [Endpoint] {
+        [
+            Endpoint(.get, "/v1/me", access: .anyCredential,
+                     documentation: .init("The caller, the workspaces this credential reaches, and the credential"),
+                     handler: me),
+            Endpoint(.patch, "/v1/me", access: .session,
+                     documentation: .init("Change the caller's name or main workspace",
+                                          errors: ["VALIDATION_FAILED", "INVALID_JSON", "CROSS_TENANT_WORKSPACE", "SESSION_REQUIRED"]),
+                     handler: updateMe),
+            Endpoint(.get, "/v1/user/workspaces", access: .session,
+                     documentation: .init("The caller's live workspaces", errors: ["SESSION_REQUIRED"]),
+                     handler: userWorkspaces),
+            Endpoint(.get, "/v1/workspaces", access: .anyCredential,
+                     documentation: .init("The live workspaces this credential reaches"),
+                     handler: reachableWorkspaces),
+        ]
+    }
+
+    /// The workspaces a credential reaches: a session or `full` key every membership; a
+    /// `scoped` key those on its allow-list; a `workspace` key its one workspace.
+    static func reachable(_ principal: Principal, reader: StoreReader) throws -> [WorkspaceRow] {
+        let rows = try reader.workspaces(userID: principal.userID)
+        guard let key = principal.apiKey else { return rows }
+        return rows.filter { key.admits($0.id) }
+    }
+
+    static func me(_ request: inout APIRequest) throws -> HTTPResponse {
+        let principal = request.caller
+        let (user, workspaces, key) = try request.services.store.read { reader in
+            guard let user = try reader.user(id: principal.userID) else { throw APIError.invalidToken }
+            let key = try principal.apiKey.flatMap { try reader.apiKey(id: $0.keyID) }
+            return (user, try reachable(principal, reader: reader), key)
+        }
+        return Respond.json(capacity: 256 + workspaces.count * 200) { writer in
+            writeMe(user: user, workspaces: workspaces, key: key, into: &writer)
+        }
+    }
+
+    static func writeMe(user: UserRow, workspaces: [WorkspaceRow], key: APIKeyRow?, into writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("user")
+        Presenters.user(user, into: &writer)
+        writer.key("workspaces")
+        writer.beginArray()
+        for workspace in workspaces {
+            Presenters.workspace(workspace, mainWorkspaceID: user.mainWorkspaceID, into: &writer)
+        }
+        writer.endArray()
+        writer.key("credential")
+        writer.beginObject()
+        writer.field("type", key == nil ? "jwt" : "api_key")
+        if let key {
+            writer.key("key")
+            Presenters.apiKey(key, into: &writer)
+        }
+        writer.endObject()
+        writer.endObject()
+    }
+
+    static func updateMe(_ request: inout APIRequest) throws -> HTTPResponse {
+        let principal = request.caller
+        var body = try request.body()
+        let name = body.string("name", required: false, minLength: 1, maxLength: 100, trim: true)
+        let main = body.positiveInteger("main_workspace_id", required: false)
+        try body.validate()
+        let now = request.now
+        let userID = principal.userID
+        let (user, workspaces) = try request.services.store.write { writer in
+            if let main {
+                guard let row = try writer.reader.workspace(id: main, userID: userID), row.ownerID == userID else {
+                    throw APIError.crossTenant
+                }
+                try writer.setMainWorkspace(userID: userID, workspaceID: main, now: now)
+            }
+            if let name { try writer.setUserName(userID: userID, name: name, now: now) }
+            guard let user = try writer.reader.user(id: userID) else { throw APIError.invalidToken }
+            return (user, try writer.reader.workspaces(userID: userID))
+        }
+        return Respond.json { writer in writeMe(user: user, workspaces: workspaces, key: nil, into: &writer) }
+    }
+
+    static func userWorkspaces(_ request: inout APIRequest) throws -> HTTPResponse {
+        try listWorkspaces(request)
+    }
+
+    static func reachableWorkspaces(_ request: inout APIRequest) throws -> HTTPResponse {
+        try listWorkspaces(request)
+    }
+
+    private static func listWorkspaces(_ request: APIRequest) throws -> HTTPResponse {
+        let principal = request.caller
+        let (user, workspaces) = try request.services.store.read { reader in
+            guard let user = try reader.user(id: principal.userID) else { throw APIError.invalidToken }
+            return (user, try reachable(principal, reader: reader))
+        }
+        return Respond.json(capacity: 64 + workspaces.count * 200) { writer in
+            writer.beginObject()
+            writer.key("data")
+            writer.beginArray()
+            for workspace in workspaces {
+                Presenters.workspace(workspace, mainWorkspaceID: user.mainWorkspaceID, into: &writer)
+            }
+            writer.endArray()
+            writer.key("next_cursor")
+            writer.null()
+            writer.endObject()
+        }
+    }
+}

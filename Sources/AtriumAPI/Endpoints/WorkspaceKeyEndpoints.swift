@@ -1,0 +1,92 @@
+import AtriumAuth
+import AtriumCrypto
+import AtriumHTTP
+import AtriumJSON
+import AtriumStore
+
+/// A workspace's own `workspace`-mode keys (api.md §5): bound to that workspace for good.
+enum WorkspaceKeyEndpoints {
+    static func all() -> [Endpoint] {
+        let pathErrors = ["INVALID_WORKSPACE_ID", "CROSS_TENANT_WORKSPACE", "PERMISSION_DENIED", "SESSION_REQUIRED"]
+        return [
+            Endpoint(.get, "/v1/workspaces/{id}/api-keys", access: .session,
+                     scope: .path(parameter: "id", .apiKeysRead),
+                     documentation: .init("The workspace's workspace-mode keys (never their secrets)", errors: pathErrors),
+                     handler: list),
+            Endpoint(.post, "/v1/workspaces/{id}/api-keys", access: .session,
+                     scope: .path(parameter: "id", .apiKeysWrite),
+                     documentation: .init("Create a key bound to this workspace; the secret is shown once", success: 201,
+                                          errors: pathErrors + ["VALIDATION_FAILED", "INVALID_JSON"]),
+                     handler: create),
+            Endpoint(.put, "/v1/workspaces/{id}/api-keys/{keyId}", access: .session,
+                     scope: .path(parameter: "id", .apiKeysWrite),
+                     documentation: .init("Replace a workspace key's name, permissions and expiry",
+                                          errors: pathErrors + ["VALIDATION_FAILED", "INVALID_JSON", "NOT_FOUND", "INVALID_PARAMETER"]),
+                     handler: update),
+            Endpoint(.delete, "/v1/workspaces/{id}/api-keys/{keyId}", access: .session,
+                     scope: .path(parameter: "id", .apiKeysWrite),
+                     documentation: .init("Revoke a workspace key at once", success: 204,
+                                          errors: pathErrors + ["NOT_FOUND", "INVALID_PARAMETER"]),
+                     handler: delete),
+        ]
+    }
+
+    static func list(_ request: inout APIRequest) throws -> HTTPResponse {
+        let workspaceID = request.resolved.workspaceID
+        let keys = try request.services.store.read { try $0.workspaceKeys(workspaceID: workspaceID) }
+        return Respond.json(capacity: 64 + keys.count * 300) { writer in
+            writer.beginObject()
+            writer.key("data")
+            writer.beginArray()
+            for key in keys { Presenters.apiKey(key, into: &writer) }
+            writer.endArray()
+            writer.key("next_cursor")
+            writer.null()
+            writer.endObject()
+        }
+    }
+
+    static func create(_ request: inout APIRequest) throws -> HTTPResponse {
+        let fields = try APIKeyEndpoints.readFields(request, modeFixed: .workspace)
+        let workspaceID = request.resolved.workspaceID
+        let userID = request.caller.userID
+        let now = request.now
+        let secret = APIKeySecret.generate()
+        let hash = APIKeySecret.hash(secret)
+        let row = try request.services.store.write { writer in
+            try writer.createAPIKey(
+                userID: userID, mode: "workspace", workspaceID: workspaceID, name: fields.name,
+                prefix: APIKeySecret.displayPrefix(secret), secretHash: hash, permissions: fields.permissions,
+                expiresAt: fields.expiresAt, allowList: [], now: now)
+        }
+        return Respond.created(location: "/v1/workspaces/\(workspaceID)/api-keys/\(row.id)") { writer in
+            Presenters.apiKey(row, secret: secret, into: &writer)
+        }
+    }
+
+    static func update(_ request: inout APIRequest) throws -> HTTPResponse {
+        let keyID = try request.pathID("keyId")
+        let workspaceID = request.resolved.workspaceID
+        let fields = try APIKeyEndpoints.readFields(request, modeFixed: .workspace)
+        let row = try request.services.store.write { writer in
+            guard let current = try writer.reader.apiKey(id: keyID), current.workspaceID == workspaceID else {
+                throw APIError.notFound
+            }
+            return try writer.updateAPIKey(id: keyID, name: fields.name, permissions: fields.permissions,
+                                           expiresAt: fields.expiresAt, allowList: nil)
+        }
+        return Respond.json { writer in Presenters.apiKey(row, into: &writer) }
+    }
+
+    static func delete(_ request: inout APIRequest) throws -> HTTPResponse {
+        let keyID = try request.pathID("keyId")
+        let workspaceID = request.resolved.workspaceID
+        try request.services.store.write { writer in
+            guard let current = try writer.reader.apiKey(id: keyID), current.workspaceID == workspaceID else {
+                throw APIError.notFound
+            }
+            _ = try writer.deleteAPIKey(id: keyID)
+        }
+        return Respond.noContent()
+    }
+}

@@ -1,0 +1,65 @@
+import AtriumAuth
+import AtriumHTTP
+import AtriumStore
+
+/// The typed context a handler receives: the request, who is calling, and the workspace the
+/// resolution layer chose. Handlers never parse credential or workspace headers themselves.
+public struct APIRequest {
+    public let http: HTTPRequest
+    public let context: RequestContext
+    public let services: Services
+    public let query: QueryParameters
+    /// Milliseconds since the epoch, fixed for the whole request.
+    public let now: Int64
+    /// Set for every endpoint whose access is not `.open`.
+    public internal(set) var principal: Principal?
+    /// Set for endpoints with a workspace scope (and by `authorizeRow`).
+    public internal(set) var workspace: ResolvedWorkspace?
+    public let selector: WorkspaceSelector
+
+    init(http: HTTPRequest, context: RequestContext, services: Services, now: Int64) {
+        self.http = http
+        self.context = context
+        self.services = services
+        self.now = now
+        let query = QueryParameters(http.query)
+        self.query = query
+        self.selector = WorkspaceSelector(
+            headerValues: http.headers.values("x-workspace-id"),
+            queryValues: query.values("workspace_id"),
+            fanOutValues: query.values("workspaces"))
+    }
+
+    /// The caller; only valid on endpoints that require a credential.
+    public var caller: Principal {
+        guard let principal else { preconditionFailure("endpoint declared .open but reads the caller") }
+        return principal
+    }
+
+    /// The resolved workspace; only valid on workspace-scoped endpoints.
+    public var resolved: ResolvedWorkspace {
+        guard let workspace else { preconditionFailure("endpoint declared no scope but reads the workspace") }
+        return workspace
+    }
+
+    /// The JSON object body, checked (415, 400 INVALID_JSON).
+    public func body() throws(APIError) -> RequestBody {
+        try RequestBody(http)
+    }
+
+    /// A positive integer path parameter, else 400 INVALID_PARAMETER.
+    public func pathID(_ name: String) throws(APIError) -> Int64 {
+        guard let text = context.parameter(name), let id = WorkspaceResolver.parseWorkspaceID(text) else {
+            throw APIError.invalidParameter(name)
+        }
+        return id
+    }
+
+    /// For calls on one row: resolves the row's workspace (api.md §3) and records it.
+    public mutating func authorizeRow(workspaceID: Int64, needs permission: PermissionSet, reader: StoreReader) throws {
+        let resolved = try WorkspaceResolver.resolveRow(
+            principal: caller, rowWorkspaceID: workspaceID, selector: selector, needs: permission,
+            lookup: StoreTenancyLookup(reader: reader))
+        workspace = resolved
+    }
+}

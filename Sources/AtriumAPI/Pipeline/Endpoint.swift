@@ -1,0 +1,70 @@
+import AtriumAuth
+import AtriumHTTP
+
+/// One operation of the contract, declared once: its route, who may call it, which
+/// workspace it acts in and with which permission, and its handler. The router, the
+/// request pipeline and the OpenAPI document are all built from these declarations.
+public struct Endpoint: Sendable {
+    /// Who may call (api.md §2, §4).
+    public enum Access: Sendable {
+        /// No credential needed.
+        case open
+        /// Any valid credential (JWT or API key).
+        case anyCredential
+        /// JWT sessions only; API keys get 403 SESSION_REQUIRED (the **S** of the contract).
+        case session
+    }
+
+    /// Which workspace the operation acts in before its handler runs (api.md §3).
+    public enum Scope: Sendable {
+        /// Not workspace-scoped (or the handler resolves rows itself).
+        case none
+        /// The workspace named by `X-Workspace-ID`/`workspace_id`, or the main one.
+        case selected(PermissionSet)
+        /// The workspace named by a path parameter.
+        case path(parameter: String, PermissionSet)
+    }
+
+    /// Where the handler runs.
+    public enum Work: Sendable {
+        case eventLoop
+        case store
+        /// Password hashing: its own small pool.
+        case passwordHashing
+    }
+
+    public let method: HTTPMethod
+    public let path: String
+    public let access: Access
+    public let scope: Scope
+    public let work: Work
+    public let documentation: EndpointDocumentation
+    public let handler: @Sendable (inout APIRequest) throws -> HTTPResponse
+
+    public init(_ method: HTTPMethod, _ path: String, access: Access, scope: Scope = .none, work: Work = .store,
+                documentation: EndpointDocumentation,
+                handler: @escaping @Sendable (inout APIRequest) throws -> HTTPResponse) {
+        self.method = method
+        self.path = path
+        self.access = access
+        self.scope = scope
+        self.work = work
+        self.documentation = documentation
+        self.handler = handler
+    }
+}
+
+/// What the OpenAPI document says about an endpoint, kept beside its declaration.
+public struct EndpointDocumentation: Sendable {
+    public var summary: String
+    /// The success status (200, 201, 204).
+    public var successStatus: Int
+    /// Contract error codes this endpoint can answer with, beyond the ones every route shares.
+    public var errors: [String]
+
+    public init(_ summary: String, success: Int = 200, errors: [String] = []) {
+        self.summary = summary
+        self.successStatus = success
+        self.errors = errors
+    }
+}

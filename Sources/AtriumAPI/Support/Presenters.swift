@@ -1,0 +1,62 @@
+import AtriumAuth
+import AtriumJSON
+import AtriumStore
+
+/// The JSON shapes of the contract's objects, written in one place each.
+enum Presenters {
+    /// `{id, email, name, created_at}` (api.md §4).
+    static func user(_ user: UserRow, into writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.field("id", user.id)
+        writer.field("email", user.email)
+        writer.field("name", user.name)
+        writer.timeField("created_at", user.createdAt)
+        writer.endObject()
+    }
+
+    /// `{id, name, is_main, color, owner_id, role, metadata, created_at, updated_at}`.
+    static func workspace(_ row: WorkspaceRow, mainWorkspaceID: Int64?, into writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.field("id", row.id)
+        writer.field("name", row.name)
+        writer.field("is_main", row.id == mainWorkspaceID)
+        writer.field("color", row.color)
+        writer.field("owner_id", row.ownerID)
+        writer.field("role", row.role)
+        writer.key("metadata")
+        writer.raw(row.metadata)
+        writer.timeField("created_at", row.createdAt)
+        writer.timeField("updated_at", row.updatedAt)
+        writer.endObject()
+    }
+
+    /// The key object of api.md §5, plus `secret` when it is shown (once).
+    static func apiKey(_ row: APIKeyRow, secret: String? = nil, into writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.field("id", row.id)
+        writer.field("name", row.name)
+        writer.field("mode", row.mode)
+        writer.field("prefix", row.prefix)
+        if row.mode == "workspace" { writer.field("workspace_id", row.workspaceID) }
+        if row.mode == "scoped" {
+            writer.key("workspace_ids")
+            writer.beginArray()
+            for id in row.workspaceIDs { writer.int(id) }
+            writer.endArray()
+        }
+        writer.key("permissions")
+        if let permissions = row.permissions {
+            writer.beginArray()
+            for name in permissions { writer.string(name) }
+            writer.endArray()
+        } else {
+            writer.null()
+        }
+        writer.field("created_by", row.userID)
+        writer.timeField("created_at", row.createdAt)
+        writer.timeField("last_used_at", row.lastUsedAt)
+        writer.timeField("expires_at", row.expiresAt)
+        if let secret { writer.field("secret", secret) }
+        writer.endObject()
+    }
+}

@@ -1,0 +1,111 @@
+import AtriumJSON
+import Foundation
+import Glibc
+
+/// A real `atrium` process on 127.0.0.1 with an ephemeral port and a fresh data directory:
+/// the way clients meet the server. Stopped (SIGTERM) when the test releases it.
+final class TestServer: @unchecked Sendable {
+    // @unchecked Sendable: `process`, `port` and the paths are set once in init; the output
+    // pump only appends to `output` under `outputLock`.
+    let process: Process
+    let port: Int
+    let dataDirectory: String
+    let arguments: [String]
+    private let outputLock = NSLock()
+    private var output = ""
+    private var stopped = false
+
+    static var binaryPath: String {
+        if let path = ProcessInfo.processInfo.environment["ATRIUM_BINARY"] { return path }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/atrium").path
+    }
+
+    /// Starts a server. `extraArguments` are flags; a fast password KDF is used unless given.
+    init(_ extraArguments: [String] = [], dataDirectory: String? = nil) throws {
+        let directory = dataDirectory ?? TestServer.makeTemporaryDirectory()
+        self.dataDirectory = directory
+        var arguments = ["serve", "--port", "0", "--data-dir", directory]
+        if !extraArguments.contains("--password-iterations") { arguments += ["--password-iterations", "1000"] }
+        arguments += extraArguments
+        self.arguments = arguments
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: TestServer.binaryPath)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let handle = pipe.fileHandleForReading
+        var collected = ""
+        var foundPort: Int?
+        let deadline = Date().addingTimeInterval(20)
+        while foundPort == nil && Date() < deadline {
+            let data = handle.availableData
+            if data.isEmpty { break }
+            collected += String(decoding: data, as: UTF8.self)
+            if let range = collected.range(of: "listening on http://127.0.0.1:") {
+                let digits = collected[range.upperBound...].prefix { $0.isNumber }
+                foundPort = Int(digits)
+            }
+        }
+        guard let foundPort else {
+            process.terminate()
+            throw TestFailure("server did not start: \(collected)")
+        }
+        port = foundPort
+        output = collected
+        let lock = outputLock
+        Thread.detachNewThread { [weak self] in
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { return }
+                lock.lock()
+                self?.output += String(decoding: data, as: UTF8.self)
+                lock.unlock()
+            }
+        }
+    }
+
+    deinit { stop() }
+
+    /// Everything the process printed so far.
+    var log: String {
+        outputLock.lock()
+        defer { outputLock.unlock() }
+        return output
+    }
+
+    /// SIGTERM and wait; returns the exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        guard !stopped else { return process.terminationStatus }
+        stopped = true
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        return process.terminationStatus
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    func kill9() {
+        stopped = true
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func client() throws -> HTTPTestClient { try HTTPTestClient(port: port) }
+
+    static func makeTemporaryDirectory() -> String {
+        let path = NSTemporaryDirectory() + "atrium-test-" + UUID().uuidString
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

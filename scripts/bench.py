@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""make bench: wrk against a release build of Atrium with a seeded database, and the same
+routes against the Hummingbird 2 reference server (../shared/bench/hummingbird-ref) in the
+same run. Prints requests/s, p50/p99 latency, memory per idle connection, and the ratios.
+
+Each round starts every server afresh (fresh data directory), warms each route for 3 s, then
+measures it for --duration seconds. With several rounds the medians are reported.
+Performance is measured here and nowhere else: tests never assert on timing."""
+import argparse, json, os, re, shutil, signal, statistics, subprocess, sys, tempfile, time, urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED_BENCH = os.path.normpath(os.path.join(ROOT, "..", "shared", "bench"))
+BENCH_DIR = os.path.join(ROOT, ".build", "bench")
+ATRIUM = os.path.join(ROOT, ".build", "release", "atrium")
+
+
+def http(method, url, body=None, headers=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read() or b"null")
+
+
+def wait_port(port, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
+            return
+        except Exception:
+            time.sleep(0.1)
+    raise RuntimeError(f"server on {port} did not come up")
+
+
+def wrk(url, connections, duration, headers=(), script=None, threads=2):
+    cmd = ["wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{duration}s", "--latency"]
+    for h in headers:
+        cmd += ["-H", h]
+    if script:
+        cmd += ["-s", script]
+    cmd.append(url)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def lat(p):
+        m = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)\b", out)
+        if not m:
+            return float("nan")
+        v, unit = float(m.group(1)), m.group(2)
+        return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"rps": rps, "p50": lat(50), "p99": lat(99), "non2xx": int(non2xx.group(1)) if non2xx else 0,
+            "socket_errors": errors.group(1) if errors else ""}
+
+
+def memtest(port, pid, n, path, headers=()):
+    cmd = [sys.executable, os.path.join(SHARED_BENCH, "memtest.py"), "--port", str(port), "--pids", str(pid),
+           "--n", str(n), "--path", path]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    try:
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+    except Exception:
+        return {"error": out.stdout[-500:] + out.stderr[-500:]}
+    opened = result.get("n_open") or n
+    result["kb_per_conn"] = (result["rss_with_conns_kb"] - result["rss_before_kb"]) / max(1, opened)
+    return result
+
+
+class Atrium:
+    name = "atrium"
+
+    def __init__(self, port):
+        self.port = port
+        self.dir = tempfile.mkdtemp(prefix="atrium-bench-")
+        self.proc = subprocess.Popen(
+            [ATRIUM, "serve", "--port", str(port), "--data-dir", self.dir, "--access-log", "false",
+             "--password-iterations", "1000", "--max-connections", "30000"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(port)
+        base = f"http://127.0.0.1:{port}"
+        signup = http("POST", base + "/v1/auth/signup",
+                      {"email": "bench@example.com", "password": "bench password", "name": "Bench"})
+        self.jwt = signup["access_token"]
+        self.workspace = signup["workspace"]["id"]
+        auth = {"Authorization": "Bearer " + self.jwt}
+        for name in ("Second", "Third"):
+            http("POST", base + "/v1/workspaces", {"name": name}, auth)
+        self.key = http("POST", base + "/v1/api-keys", {"name": "bench", "mode": "full"}, auth)["secret"]
+
+    def routes(self):
+        return {
+            "healthz": ("/healthz", []),
+            "me_key": ("/v1/me", [f"Authorization: Bearer {self.key}"]),
+            "me_jwt": ("/v1/me", [f"Authorization: Bearer {self.jwt}"]),
+        }
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Reference:
+    name = "hummingbird"
+    binary = os.path.join(BENCH_DIR, "hummingbird-ref", ".build", "release", "HBRef")
+
+    @classmethod
+    def build(cls):
+        if os.path.exists(cls.binary):
+            return True
+        src = os.path.join(SHARED_BENCH, "hummingbird-ref")
+        if not os.path.isdir(src):
+            return False
+        dst = os.path.join(BENCH_DIR, "hummingbird-ref")
+        if not os.path.isdir(dst):
+            shutil.copytree(src, dst)
+            subprocess.run(["chmod", "-R", "u+w", dst])
+        print("building the Hummingbird reference (first time: several minutes)...", flush=True)
+        r = subprocess.run(["swift", "build", "-c", "release"], cwd=dst)
+        return r.returncode == 0 and os.path.exists(cls.binary)
+
+    def __init__(self, port):
+        self.port = port
+        self.dir = tempfile.mkdtemp(prefix="hbref-bench-")
+        env = dict(os.environ, DB_PATH=os.path.join(self.dir, "ref.db"), KEY_FILE=os.path.join(self.dir, "ref.key"))
+        self.proc = subprocess.Popen([self.binary, str(port)], env=env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        wait_port(port, timeout=120)
+        self.key = open(env["KEY_FILE"]).read().strip()
+
+    def routes(self):
+        return {
+            "healthz": ("/healthz", []),
+            "me_key": ("/v1/me", [f"Authorization: Bearer {self.key}"]),
+        }
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+CASES = [  # (label, route, connections)
+    ("GET /healthz c64", "healthz", 64),
+    ("GET /healthz c256", "healthz", 256),
+    ("GET /healthz c1", "healthz", 1),
+    ("GET /v1/me (API key) c64", "me_key", 64),
+    ("GET /v1/me (JWT) c64", "me_jwt", 64),
+]
+
+
+def run_server(cls, port, duration, conns_for_mem):
+    server = cls(port)
+    results = {}
+    try:
+        routes = server.routes()
+        for label, route, conns in CASES:
+            if route not in routes:
+                continue
+            path, headers = routes[route]
+            url = f"http://127.0.0.1:{port}{path}"
+            wrk(url, conns, 3, headers)
+            results[label] = wrk(url, conns, duration, headers)
+        for route, (path, headers) in routes.items():
+            try:
+                urllib.request.urlopen(urllib.request.Request(
+                    f"http://127.0.0.1:{port}{path}", headers=dict(h.split(": ", 1) for h in headers)), timeout=5).read()
+            except Exception:
+                pass
+        if conns_for_mem:
+            results["memory"] = memtest(port, server.proc.pid, conns_for_mem, "/healthz")
+    finally:
+        server.stop()
+    return results
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=int(os.environ.get("ROUNDS", "1")))
+    ap.add_argument("--duration", type=int, default=int(os.environ.get("DURATION", "10")))
+    ap.add_argument("--connections-for-memory", type=int, default=10000)
+    ap.add_argument("--skip-reference", action="store_true", default=os.environ.get("SKIP_REFERENCE") == "1")
+    args = ap.parse_args()
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    os.makedirs(BENCH_DIR, exist_ok=True)
+    servers = [Atrium]
+    if not args.skip_reference and Reference.build():
+        servers.append(Reference)
+    rounds = {s.name: [] for s in servers}
+    for r in range(args.rounds):
+        for i, cls in enumerate(servers):
+            print(f"round {r + 1}/{args.rounds}: {cls.name}", flush=True)
+            rounds[cls.name].append(run_server(cls, 18081 + i, args.duration, args.connections_for_memory))
+
+    def median(name, label, key):
+        values = [rd[label][key] for rd in rounds.get(name, []) if label in rd and key in rd[label]]
+        return statistics.median(values) if values else None
+
+    print()
+    print(f"{'case':32} {'atrium rps':>11} {'p50 ms':>7} {'p99 ms':>7} | {'ref rps':>9} {'p50 ms':>7} {'p99 ms':>7} | {'ratio':>6}")
+    summary = {}
+    for label, _, _ in CASES:
+        a = [median("atrium", label, k) for k in ("rps", "p50", "p99")]
+        h = [median("hummingbird", label, k) for k in ("rps", "p50", "p99")]
+        if a[0] is None:
+            continue
+        ratio = a[0] / h[0] if h[0] else None
+        fmt = lambda v, f: (f % v) if v is not None else "-"
+        print(f"{label:32} {fmt(a[0], '%11.0f')} {fmt(a[1], '%7.2f')} {fmt(a[2], '%7.2f')} | "
+              f"{fmt(h[0], '%9.0f')} {fmt(h[1], '%7.2f')} {fmt(h[2], '%7.2f')} | {fmt(ratio, '%5.2fx')}")
+        summary[label] = {"atrium": a, "reference": h, "ratio": ratio}
+        bad = [rd[label] for rd in rounds["atrium"] if rd.get(label, {}).get("non2xx")]
+        if bad:
+            print(f"   WARNING: atrium answered non-2xx responses in {label}: {bad}")
+    for name in rounds:
+        mems = [rd["memory"]["kb_per_conn"] for rd in rounds[name] if "kb_per_conn" in rd.get("memory", {})]
+        if mems:
+            print(f"memory per idle connection ({args.connections_for_memory} open), {name}: "
+                  f"{statistics.median(mems):.2f} KiB")
+    with open(os.path.join(BENCH_DIR, "last.json"), "w") as f:
+        json.dump({"rounds": rounds, "summary": summary}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
