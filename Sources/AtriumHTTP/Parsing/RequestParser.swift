@@ -125,8 +125,6 @@ public struct RequestParser: Sendable {
 
     /// Whether unconsumed bytes are buffered.
     public var hasBufferedBytes: Bool { readIndex < buffer.count }
-    /// Bytes held for requests not yet handed out (the server stops reading past a bound).
-    public var bufferedByteCount: Int { buffer.count - readIndex + body.count }
 
     /// How many unconsumed bytes are buffered (lets the server pause reading a pipelining client).
     public var bufferedByteCount: Int { buffer.count - readIndex }
