@@ -40,6 +40,6 @@ let package = Package(
         .testTarget(name: "AtriumHTTPTests", dependencies: ["AtriumHTTP"]),
         .testTarget(name: "AtriumSQLiteTests", dependencies: ["AtriumSQLite"]),
         .testTarget(name: "AtriumAuthTests", dependencies: ["AtriumAuth", "AtriumJSON", "AtriumCrypto"]),
-        .testTarget(name: "AtriumAPITests", dependencies: ["AtriumJSON"]),
+        .testTarget(name: "AtriumAPITests", dependencies: ["AtriumJSON", "AtriumCrypto", "AtriumAuth"]),
     ]
 )
