@@ -49,7 +49,7 @@ public final class AtriumApplication: Sendable {
         }
         return OperationsEndpoints.all(metrics: metricsText, metricsEnabled: metricsEnabled)
             + AuthEndpoints.all() + MeEndpoints.all() + APIKeyEndpoints.all() + WorkspaceEndpoints.all()
-            + WorkspaceKeyEndpoints.all()
+            + WorkspaceKeyEndpoints.all() + RecordEndpoints.all()
     }
 
     /// Binds and starts serving; returns the bound port.

@@ -15,6 +15,8 @@ public struct APIRequest {
     public internal(set) var principal: Principal?
     /// Set for endpoints with a workspace scope (and by `authorizeRow`).
     public internal(set) var workspace: ResolvedWorkspace?
+    /// Set for fan-out requests on `.selectedOrFanOut` endpoints: every workspace named.
+    public internal(set) var fanOut: [ResolvedWorkspace]?
     public let selector: WorkspaceSelector
 
     init(http: HTTPRequest, context: RequestContext, services: Services, now: Int64) {

@@ -23,6 +23,9 @@ public struct Endpoint: Sendable {
         case selected(PermissionSet)
         /// The workspace named by a path parameter.
         case path(parameter: String, PermissionSet)
+        /// Like `selected`, unless the query names a fan-out (`workspaces=all` or a list):
+        /// then every workspace of the list (api.md §6).
+        case selectedOrFanOut(PermissionSet)
     }
 
     /// Where the handler runs.

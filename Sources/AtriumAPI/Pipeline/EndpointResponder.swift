@@ -40,27 +40,36 @@ struct EndpointResponder: HTTPHandler {
         let now = api.now
         let pathValue = api.context.parameter(Self.pathParameter(endpoint.scope) ?? "") ?? ""
         let (principal, resolution) = try services.store.read {
-            reader -> (Principal, Result<ResolvedWorkspace?, any Error>) in
+            reader -> (Principal, Result<(ResolvedWorkspace?, [ResolvedWorkspace]?), any Error>) in
             let principal = try services.authenticator.authenticate(request, reader: reader, now: now)
             if endpoint.access == .session && !principal.isSession { throw APIError.sessionRequired }
             let lookup = StoreTenancyLookup(reader: reader)
-            let resolution = Result<ResolvedWorkspace?, any Error> {
+            let resolution = Result<(ResolvedWorkspace?, [ResolvedWorkspace]?), any Error> {
                 switch endpoint.scope {
                 case .none:
-                    return nil
+                    return (nil, nil)
                 case .selected(let permission):
-                    return try WorkspaceResolver.resolve(
+                    return (try WorkspaceResolver.resolve(
                         principal: principal, selector: selector,
-                        requireWorkspace: services.configuration.requireWorkspace, needs: permission, lookup: lookup)
+                        requireWorkspace: services.configuration.requireWorkspace, needs: permission, lookup: lookup), nil)
                 case .path(_, let permission):
-                    return try WorkspaceResolver.resolvePath(
-                        principal: principal, pathValue: pathValue, selector: selector, needs: permission, lookup: lookup)
+                    return (try WorkspaceResolver.resolvePath(
+                        principal: principal, pathValue: pathValue, selector: selector, needs: permission,
+                        lookup: lookup), nil)
+                case .selectedOrFanOut(let permission):
+                    if let all = try WorkspaceResolver.resolveFanOut(
+                        principal: principal, selector: selector, needs: permission, lookup: lookup) {
+                        return (nil, all)
+                    }
+                    return (try WorkspaceResolver.resolve(
+                        principal: principal, selector: selector,
+                        requireWorkspace: services.configuration.requireWorkspace, needs: permission, lookup: lookup), nil)
                 }
             }
             return (principal, resolution)
         }
         api.principal = principal
-        api.workspace = try resolution.get()
+        (api.workspace, api.fanOut) = try resolution.get()
         if !api.http.body.isEmpty { try RequestBody.checkContentType(api.http) }
     }
 

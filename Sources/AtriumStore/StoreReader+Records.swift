@@ -1,0 +1,162 @@
+import AtriumSQLite
+
+extension StoreReader {
+    static let recordColumns = "id, workspace_id, collection, data, version, created_by, created_at, updated_at"
+
+    public func record(id: Int64) throws(SQLiteError) -> RecordRow? {
+        let statement = try connection.prepare("SELECT \(Self.recordColumns) FROM records WHERE id = ?")
+        try statement.bind(id, at: 1)
+        defer { statement.reset() }
+        return try statement.step() ? Self.record(statement) : nil
+    }
+
+    /// Most fan-out subqueries in one statement (SQLite allows 500 compound terms).
+    static let fanOutChunk = 128
+
+    /// A page of one collection across `workspaceIDs`, newest first, ids below `cursor`.
+    /// One workspace is one indexed range scan; several are merged by SQLite from one
+    /// ordered range scan per workspace (each stops after `limit` rows), so a page costs
+    /// one index seek per workspace plus `limit` rows, whatever the collection's size.
+    public func records(workspaceIDs: [Int64], collection: String, before cursor: Int64?, limit: Int,
+                        filters: [RecordFilter]) throws(SQLiteError) -> [RecordRow] {
+        guard !workspaceIDs.isEmpty else { return [] }
+        if workspaceIDs.count > Self.fanOutChunk {
+            var merged: [RecordRow] = []
+            var start = 0
+            while start < workspaceIDs.count {
+                let chunk = Array(workspaceIDs[start..<min(start + Self.fanOutChunk, workspaceIDs.count)])
+                merged += try records(workspaceIDs: chunk, collection: collection, before: cursor, limit: limit,
+                                      filters: filters)
+                start += Self.fanOutChunk
+            }
+            return Array(merged.sorted { $0.id > $1.id }.prefix(limit))
+        }
+        // Round the number of terms up to a power of two (padding with workspace 0, which
+        // holds nothing) so the statement cache holds a handful of shapes, not one per count.
+        var terms = 1
+        while terms < workspaceIDs.count { terms *= 2 }
+        var filterSQL = ""
+        for index in filters.indices {
+            let field = "('$.\"' || ?\(4 + index * 2) || '\"')"
+            filterSQL += " AND ((json_type(data, \(field)) = 'text' AND data ->> \(field) = ?\(5 + index * 2))"
+            filterSQL += " OR (json_type(data, \(field)) IN ('integer', 'real', 'true', 'false', 'null')"
+            filterSQL += " AND data -> \(field) = ?\(5 + index * 2)))"
+        }
+        let firstWorkspaceParameter = 4 + filters.count * 2
+        func term(_ parameter: Int) -> String {
+            "SELECT \(Self.recordColumns) FROM records WHERE workspace_id = ?\(parameter) AND collection = ?1"
+                + " AND id < ?2\(filterSQL) ORDER BY id DESC LIMIT ?3"
+        }
+        let sql: String
+        if terms == 1 {
+            sql = term(firstWorkspaceParameter)
+        } else {
+            sql = (0..<terms).map { "SELECT * FROM (\(term(firstWorkspaceParameter + $0)))" }
+                .joined(separator: " UNION ALL ") + " ORDER BY id DESC LIMIT ?3"
+        }
+        let statement = try connection.prepare(sql)
+        defer { statement.reset() }
+        try statement.bind(collection, at: 1)
+        try statement.bind(cursor ?? Int64.max, at: 2)
+        try statement.bind(Int64(limit), at: 3)
+        for (index, filter) in filters.enumerated() {
+            try statement.bind(filter.field, at: Int32(4 + index * 2))
+            try statement.bind(filter.value, at: Int32(5 + index * 2))
+        }
+        for index in 0..<terms {
+            let id = index < workspaceIDs.count ? workspaceIDs[index] : 0
+            try statement.bind(id, at: Int32(firstWorkspaceParameter + index))
+        }
+        var rows: [RecordRow] = []
+        rows.reserveCapacity(limit)
+        while try statement.step() { rows.append(Self.record(statement)) }
+        return rows
+    }
+
+    static func record(_ s: SQLiteStatement) -> RecordRow {
+        RecordRow(id: s.int64(0), workspaceID: s.int64(1), collection: s.string(2) ?? "", data: s.string(3) ?? "{}",
+                  version: s.int64(4), createdBy: s.int64(5), createdAt: s.int64(6), updatedAt: s.int64(7))
+    }
+
+    /// The stored first response for an idempotency key, if it is younger than `notBefore`.
+    public func idempotentResponse(userID: Int64, workspaceID: Int64, key: String, notBefore: Int64)
+        throws(SQLiteError) -> IdempotentResponse?
+    {
+        let statement = try connection.prepare("""
+            SELECT request_hash, status, location, body FROM idempotency_keys
+            WHERE user_id = ? AND workspace_id = ? AND key = ? AND created_at >= ?
+            """)
+        try statement.bind(userID, at: 1)
+        try statement.bind(workspaceID, at: 2)
+        try statement.bind(key, at: 3)
+        try statement.bind(notBefore, at: 4)
+        defer { statement.reset() }
+        guard try statement.step() else { return nil }
+        return IdempotentResponse(requestHash: statement.blob(0) ?? [], status: Int(statement.int64(1)),
+                                  location: statement.string(2), body: statement.string(3) ?? "")
+    }
+}
+
+extension StoreWriter {
+    public func insertRecord(workspaceID: Int64, collection: String, data: String, createdBy: Int64, now: Int64)
+        throws(SQLiteError) -> RecordRow
+    {
+        let statement = try connection.prepare("""
+            INSERT INTO records (workspace_id, collection, data, version, created_by, created_at, updated_at)
+            VALUES (?, ?, ?, 1, ?, ?, ?)
+            """)
+        defer { statement.reset() }
+        try statement.bind(workspaceID, at: 1)
+        try statement.bind(collection, at: 2)
+        try statement.bind(data, at: 3)
+        try statement.bind(createdBy, at: 4)
+        try statement.bind(now, at: 5)
+        try statement.bind(now, at: 6)
+        _ = try statement.step()
+        return RecordRow(id: connection.lastInsertRowID, workspaceID: workspaceID, collection: collection, data: data,
+                         version: 1, createdBy: createdBy, createdAt: now, updatedAt: now)
+    }
+
+    /// Replaces `data` and bumps the version; nil when the row is gone.
+    public func updateRecord(_ row: RecordRow, data: String, now: Int64) throws(SQLiteError) -> RecordRow? {
+        try connection.run("UPDATE records SET data = ?, version = version + 1, updated_at = ? WHERE id = ? AND version = ?",
+                           [.text(data), .integer(now), .integer(row.id), .integer(row.version)])
+        guard connection.changes == 1 else { return nil }
+        return RecordRow(id: row.id, workspaceID: row.workspaceID, collection: row.collection, data: data,
+                         version: row.version + 1, createdBy: row.createdBy, createdAt: row.createdAt, updatedAt: now)
+    }
+
+    public func deleteRecord(id: Int64) throws(SQLiteError) -> Bool {
+        try connection.run("DELETE FROM records WHERE id = ?", [.integer(id)])
+        return connection.changes == 1
+    }
+
+    public func saveIdempotentResponse(userID: Int64, workspaceID: Int64, key: String, response: IdempotentResponse,
+                                       now: Int64) throws(SQLiteError) {
+        try connection.run("""
+            INSERT OR REPLACE INTO idempotency_keys
+              (user_id, workspace_id, key, request_hash, status, location, body, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [.integer(userID), .integer(workspaceID), .text(key), .blob(response.requestHash),
+             .integer(Int64(response.status)), response.location.map(SQLiteValue.text) ?? .null, .text(response.body),
+             .integer(now)])
+    }
+
+    /// Forgets idempotency keys older than `before`.
+    public func purgeIdempotencyKeys(before: Int64) throws(SQLiteError) {
+        try connection.run("DELETE FROM idempotency_keys WHERE created_at < ?", [.integer(before)])
+    }
+
+    /// Writes an event to the outbox, in the caller's transaction (docs/events.md).
+    public func appendEvent(workspaceID: Int64, type: String, data: String, now: Int64) throws(SQLiteError) {
+        let statement = try connection.prepare(
+            "INSERT INTO outbox (workspace_id, event_type, data, created_at) VALUES (?, ?, ?, ?)")
+        defer { statement.reset() }
+        try statement.bind(workspaceID, at: 1)
+        try statement.bind(type, at: 2)
+        try statement.bind(data, at: 3)
+        try statement.bind(now, at: 4)
+        _ = try statement.step()
+    }
+}
