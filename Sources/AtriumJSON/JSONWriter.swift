@@ -121,6 +121,14 @@ public struct JSONWriter {
         needsComma = true
     }
 
+    /// Lets `body` append the bytes of one pre-serialized JSON value in place (no temporary
+    /// array); the caller vouches that they form a valid JSON value.
+    public mutating func rawValue(_ body: (inout [UInt8]) -> Void) {
+        separate()
+        body(&bytes)
+        needsComma = true
+    }
+
     /// Inserts pre-serialized JSON text as one value.
     public mutating func raw(_ s: String) {
         separate()

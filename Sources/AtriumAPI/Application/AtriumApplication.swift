@@ -32,7 +32,7 @@ public final class AtriumApplication: Sendable {
             let placement: HandlerPlacement
             switch endpoint.work {
             case .eventLoop: placement = .eventLoop
-            case .store: placement = .workerPool
+            case .store: placement = endpoint.readHandler == nil ? .workerPool : .dedicatedPool(services.readPool)
             case .passwordHashing: placement = .dedicatedPool(services.passwordPool)
             }
             builder.add(Route(method: endpoint.method, template: endpoint.path, placement: placement,
@@ -88,6 +88,7 @@ public final class AtriumApplication: Sendable {
         flusherStop.store(true, ordering: .releasing)
         services.keyUsage.flush(to: services.store)
         services.passwordPool.shutdown()
+        services.readPool.shutdown()
         services.store.close()
     }
 }

@@ -31,7 +31,9 @@ public struct AtriumConfiguration: Sendable {
     public var loginFailuresPerAddress = 50
     public var loginWindowSeconds: Int64 = 900
     public var synchronous: SQLiteSynchronous = .full
-    public var readerCount = 4
+    public var readerCount = 8
+    /// Threads for read-only endpoints (default: one per core).
+    public var readWorkers = max(1, Int(System.coreCount))
     /// 1 turns group commit off (one transaction per write), for benchmarks only.
     public var maxCommitBatch = 256
     public var metricsEnabled = true

@@ -12,6 +12,9 @@ public final class Services: Sendable {
     let authenticator: Authenticator
     /// Runs password hashing, apart from the general worker pool.
     public let passwordPool: WorkerPool
+    /// Runs read-only endpoints: few threads (one per core), so reads never pay for the
+    /// context switches of the large pool that write handlers need to fill group commits.
+    public let readPool: WorkerPool
 
     init(configuration: AtriumConfiguration, store: Store, jwtKeys: JWTKeySet) {
         self.configuration = configuration
@@ -21,5 +24,6 @@ public final class Services: Sendable {
         keyUsage = KeyUsageRecorder()
         authenticator = Authenticator(codec: codec, keyUsage: keyUsage)
         passwordPool = WorkerPool(name: "atrium-kdf", threadCount: max(1, Int(System.coreCount) / 2), capacity: 256)
+        readPool = WorkerPool(name: "atrium-read", threadCount: configuration.readWorkers, capacity: 8192)
     }
 }

@@ -37,8 +37,8 @@ public struct Authenticator: Sendable {
         return .none
     }
 
-    /// The caller, or the contract's 401.
-    func authenticate(_ request: HTTPRequest, reader: StoreReader, now: Int64) throws -> Principal {
+    /// The caller (and, for a key, its stored row), or the contract's 401.
+    func authenticate(_ request: HTTPRequest, reader: StoreReader, now: Int64) throws -> (Principal, APIKeyRow?) {
         switch try Self.presented(request) {
         case .none:
             throw APIError.unauthenticated
@@ -46,11 +46,11 @@ public struct Authenticator: Sendable {
             return try authenticateKey(secret, reader: reader, now: now)
         case .bearer(let token):
             if token.hasPrefix("atr_") { return try authenticateKey(token, reader: reader, now: now) }
-            return try authenticateJWT(token, reader: reader, now: now)
+            return (try authenticateJWT(token, reader: reader, now: now), nil)
         }
     }
 
-    private func authenticateKey(_ secret: String, reader: StoreReader, now: Int64) throws -> Principal {
+    private func authenticateKey(_ secret: String, reader: StoreReader, now: Int64) throws -> (Principal, APIKeyRow) {
         guard APIKeySecret.isWellFormed(secret), let row = try reader.apiKey(secretHash: APIKeySecret.hash(secret)) else {
             throw APIError.invalidToken
         }
@@ -60,7 +60,7 @@ public struct Authenticator: Sendable {
         keyUsage.record(keyID: row.id, at: now)
         let grant = APIKeyGrant(keyID: row.id, mode: mode, workspaceID: row.workspaceID, allowList: row.workspaceIDs,
                                 permissions: permissions)
-        return Principal(userID: row.userID, credential: .apiKey(grant))
+        return (Principal(userID: row.userID, credential: .apiKey(grant)), row)
     }
 
     private func authenticateJWT(_ token: String, reader: StoreReader, now: Int64) throws -> Principal {

@@ -11,7 +11,7 @@ enum APIKeyEndpoints {
         return [
             Endpoint(.get, "/v1/api-keys", access: .session,
                      documentation: .init("The caller's full and scoped API keys", errors: ["SESSION_REQUIRED"]),
-                     handler: list),
+                     reading: list),
             Endpoint(.post, "/v1/api-keys", access: .session,
                      documentation: .init("Create a full or scoped API key; the secret is shown once", success: 201,
                                           errors: keyErrors),
@@ -72,9 +72,8 @@ enum APIKeyEndpoints {
                          expiresAt: expires ?? nil)
     }
 
-    static func list(_ request: inout APIRequest) throws -> HTTPResponse {
-        let userID = request.caller.userID
-        let keys = try request.services.store.read { try $0.accountKeys(userID: userID) }
+    static func list(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
+        let keys = try reader.accountKeys(userID: request.caller.userID)
         return Respond.json(capacity: 64 + keys.count * 300) { writer in
             writer.beginObject()
             writer.key("data")

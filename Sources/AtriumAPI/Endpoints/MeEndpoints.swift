@@ -9,17 +9,17 @@ enum MeEndpoints {
         [
             Endpoint(.get, "/v1/me", access: .anyCredential,
                      documentation: .init("The caller, the workspaces this credential reaches, and the credential"),
-                     handler: me),
+                     reading: me),
             Endpoint(.patch, "/v1/me", access: .session,
                      documentation: .init("Change the caller's name or main workspace",
                                           errors: ["VALIDATION_FAILED", "INVALID_JSON", "CROSS_TENANT_WORKSPACE", "SESSION_REQUIRED"]),
                      handler: updateMe),
             Endpoint(.get, "/v1/user/workspaces", access: .session,
                      documentation: .init("The caller's live workspaces", errors: ["SESSION_REQUIRED"]),
-                     handler: userWorkspaces),
+                     reading: userWorkspaces),
             Endpoint(.get, "/v1/workspaces", access: .anyCredential,
                      documentation: .init("The live workspaces this credential reaches"),
-                     handler: reachableWorkspaces),
+                     reading: reachableWorkspaces),
         ]
     }
 
@@ -31,13 +31,11 @@ enum MeEndpoints {
         return rows.filter { key.admits($0.id) }
     }
 
-    static func me(_ request: inout APIRequest) throws -> HTTPResponse {
+    static func me(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
         let principal = request.caller
-        let (user, workspaces, key) = try request.services.store.read { reader in
-            guard let user = try reader.user(id: principal.userID) else { throw APIError.invalidToken }
-            let key = try principal.apiKey.flatMap { try reader.apiKey(id: $0.keyID) }
-            return (user, try reachable(principal, reader: reader), key)
-        }
+        guard let user = try reader.user(id: principal.userID) else { throw APIError.invalidToken }
+        let key = request.keyRow
+        let workspaces = try reachable(principal, reader: reader)
         return Respond.json(capacity: 256 + workspaces.count * 200) { writer in
             writeMe(user: user, workspaces: workspaces, key: key, into: &writer)
         }
@@ -86,20 +84,18 @@ enum MeEndpoints {
         return Respond.json { writer in writeMe(user: user, workspaces: workspaces, key: nil, into: &writer) }
     }
 
-    static func userWorkspaces(_ request: inout APIRequest) throws -> HTTPResponse {
-        try listWorkspaces(request)
+    static func userWorkspaces(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
+        try listWorkspaces(request, reader: reader)
     }
 
-    static func reachableWorkspaces(_ request: inout APIRequest) throws -> HTTPResponse {
-        try listWorkspaces(request)
+    static func reachableWorkspaces(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
+        try listWorkspaces(request, reader: reader)
     }
 
-    private static func listWorkspaces(_ request: APIRequest) throws -> HTTPResponse {
+    private static func listWorkspaces(_ request: APIRequest, reader: StoreReader) throws -> HTTPResponse {
         let principal = request.caller
-        let (user, workspaces) = try request.services.store.read { reader in
-            guard let user = try reader.user(id: principal.userID) else { throw APIError.invalidToken }
-            return (user, try reachable(principal, reader: reader))
-        }
+        guard let user = try reader.user(id: principal.userID) else { throw APIError.invalidToken }
+        let workspaces = try reachable(principal, reader: reader)
         return Respond.json(capacity: 64 + workspaces.count * 200) { writer in
             writer.beginObject()
             writer.key("data")

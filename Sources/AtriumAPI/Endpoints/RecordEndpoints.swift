@@ -24,9 +24,9 @@ enum RecordEndpoints {
             Endpoint(.get, "/v1/collections/{collection}/records", access: .anyCredential,
                      scope: .selectedOrFanOut(.contentRead),
                      documentation: .init("A page of records, newest first; fan-out with workspaces=", errors: scoped),
-                     handler: list),
+                     reading: list),
             Endpoint(.get, "/v1/records/{id}", access: .anyCredential,
-                     documentation: .init("One record", errors: row), handler: read),
+                     documentation: .init("One record", errors: row), reading: read),
             Endpoint(.patch, "/v1/records/{id}", access: .anyCredential,
                      documentation: .init("Merge-patch a record's data (RFC 7396)",
                                           errors: row + ["VALIDATION_FAILED", "INVALID_JSON", "PAYLOAD_TOO_LARGE",
@@ -169,7 +169,7 @@ enum RecordEndpoints {
         }
     }
 
-    static func list(_ request: inout APIRequest) throws -> HTTPResponse {
+    static func list(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
         let collection = try collection(request)
         let limit = try request.query.limit()
         var cursor: Int64?
@@ -192,10 +192,8 @@ enum RecordEndpoints {
             filters.append(RecordFilter(field: field, value: pair.value))
         }
         let workspaceIDs = request.fanOut.map { $0.map(\.workspaceID) } ?? [request.resolved.workspaceID]
-        let rows = try request.services.store.read { reader in
-            try reader.records(workspaceIDs: workspaceIDs, collection: collection, before: cursor, limit: limit + 1,
-                               filters: filters)
-        }
+        let rows = try reader.records(workspaceIDs: workspaceIDs, collection: collection, before: cursor,
+                                      limit: limit + 1, filters: filters)
         let page = rows.prefix(limit)
         let next = rows.count > limit ? page.last.map { Base64.urlEncode(Array("r\($0.id)".utf8)) } : nil
         let size = page.reduce(64) { $0 + $1.data.utf8.count + 220 }
@@ -210,18 +208,10 @@ enum RecordEndpoints {
         }
     }
 
-    static func read(_ request: inout APIRequest) throws -> HTTPResponse {
+    static func read(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
         let id = try request.pathID("id")
-        let principal = request.caller
-        let selector = request.selector
-        let (row, resolved) = try request.services.store.read { reader -> (RecordRow, ResolvedWorkspace) in
-            guard let row = try reader.record(id: id) else { throw APIError.notFound }
-            let resolved = try WorkspaceResolver.resolveRow(
-                principal: principal, rowWorkspaceID: row.workspaceID, selector: selector, needs: .contentRead,
-                lookup: StoreTenancyLookup(reader: reader))
-            return (row, resolved)
-        }
-        request.workspace = resolved
+        guard let row = try reader.record(id: id) else { throw APIError.notFound }
+        try request.authorizeRow(workspaceID: row.workspaceID, needs: .contentRead, reader: reader)
         return HTTPResponse(status: 200, headers: [etag(row.version)], body: json(row))
     }
 

@@ -15,7 +15,7 @@ enum WorkspaceEndpoints {
                      scope: .path(parameter: "id", .workspaceRead),
                      documentation: .init("One workspace",
                                           errors: ["INVALID_WORKSPACE_ID", "CROSS_TENANT_WORKSPACE", "PERMISSION_DENIED"]),
-                     handler: read),
+                     reading: read),
         ]
     }
 
@@ -50,12 +50,10 @@ enum WorkspaceEndpoints {
         }
     }
 
-    static func read(_ request: inout APIRequest) throws -> HTTPResponse {
-        let workspaceID = request.resolved.workspaceID
+    static func read(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
         let userID = request.caller.userID
-        let (row, main) = try request.services.store.read { reader in
-            (try reader.workspace(id: workspaceID, userID: userID), try reader.user(id: userID)?.mainWorkspaceID)
-        }
+        let row = try reader.workspace(id: request.resolved.workspaceID, userID: userID)
+        let main = try reader.user(id: userID)?.mainWorkspaceID
         guard let row else { throw APIError.crossTenant }
         return Respond.json { writer in Presenters.workspace(row, mainWorkspaceID: main, into: &writer) }
     }

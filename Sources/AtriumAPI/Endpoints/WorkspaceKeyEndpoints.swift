@@ -12,7 +12,7 @@ enum WorkspaceKeyEndpoints {
             Endpoint(.get, "/v1/workspaces/{id}/api-keys", access: .session,
                      scope: .path(parameter: "id", .apiKeysRead),
                      documentation: .init("The workspace's workspace-mode keys (never their secrets)", errors: pathErrors),
-                     handler: list),
+                     reading: list),
             Endpoint(.post, "/v1/workspaces/{id}/api-keys", access: .session,
                      scope: .path(parameter: "id", .apiKeysWrite),
                      documentation: .init("Create a key bound to this workspace; the secret is shown once", success: 201,
@@ -31,9 +31,8 @@ enum WorkspaceKeyEndpoints {
         ]
     }
 
-    static func list(_ request: inout APIRequest) throws -> HTTPResponse {
-        let workspaceID = request.resolved.workspaceID
-        let keys = try request.services.store.read { try $0.workspaceKeys(workspaceID: workspaceID) }
+    static func list(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
+        let keys = try reader.workspaceKeys(workspaceID: request.resolved.workspaceID)
         return Respond.json(capacity: 64 + keys.count * 300) { writer in
             writer.beginObject()
             writer.key("data")

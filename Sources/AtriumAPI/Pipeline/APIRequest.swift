@@ -13,6 +13,8 @@ public struct APIRequest {
     public let now: Int64
     /// Set for every endpoint whose access is not `.open`.
     public internal(set) var principal: Principal?
+    /// The stored row of the API key that authenticated the request, if a key did.
+    public internal(set) var keyRow: APIKeyRow?
     /// Set for endpoints with a workspace scope (and by `authorizeRow`).
     public internal(set) var workspace: ResolvedWorkspace?
     /// Set for fan-out requests on `.selectedOrFanOut` endpoints: every workspace named.

@@ -1,5 +1,6 @@
 import AtriumAuth
 import AtriumHTTP
+import AtriumStore
 
 /// One operation of the contract, declared once: its route, who may call it, which
 /// workspace it acts in and with which permission, and its handler. The router, the
@@ -43,6 +44,23 @@ public struct Endpoint: Sendable {
     public let work: Work
     public let documentation: EndpointDocumentation
     public let handler: @Sendable (inout APIRequest) throws -> HTTPResponse
+    /// For endpoints that only read: runs inside the same read snapshot as authentication
+    /// and resolution (one read transaction per request instead of two).
+    public let readHandler: (@Sendable (inout APIRequest, StoreReader) throws -> HTTPResponse)?
+
+    /// An endpoint that only reads the store.
+    public init(_ method: HTTPMethod, _ path: String, access: Access, scope: Scope = .none,
+                documentation: EndpointDocumentation,
+                reading: @escaping @Sendable (inout APIRequest, StoreReader) throws -> HTTPResponse) {
+        self.method = method
+        self.path = path
+        self.access = access
+        self.scope = scope
+        self.work = .store
+        self.documentation = documentation
+        self.handler = { _ in throw APIError.internalError }
+        self.readHandler = reading
+    }
 
     public init(_ method: HTTPMethod, _ path: String, access: Access, scope: Scope = .none, work: Work = .store,
                 documentation: EndpointDocumentation,
@@ -54,6 +72,7 @@ public struct Endpoint: Sendable {
         self.work = work
         self.documentation = documentation
         self.handler = handler
+        self.readHandler = nil
     }
 }
 

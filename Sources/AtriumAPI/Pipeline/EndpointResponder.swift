@@ -15,8 +15,18 @@ struct EndpointResponder: HTTPHandler {
         var api = APIRequest(http: request, context: context, services: services, now: Clock.nowMilliseconds())
         var response: HTTPResponse
         do {
-            try prepare(&api)
-            response = try endpoint.handler(&api)
+            if endpoint.access == .open {
+                if !api.http.body.isEmpty { try RequestBody.checkContentType(api.http) }
+                response = try endpoint.handler(&api)
+            } else if let reading = endpoint.readHandler {
+                response = try services.store.read { reader in
+                    try prepare(&api, reader: reader)
+                    return try reading(&api, reader)
+                }
+            } else {
+                try services.store.read { reader in try prepare(&api, reader: reader) }
+                response = try endpoint.handler(&api)
+            }
         } catch {
             response = Self.render(error, requestID: context.requestID)
         }
@@ -27,55 +37,36 @@ struct EndpointResponder: HTTPHandler {
         return response
     }
 
-    /// Authentication and resolution, in one read snapshot.
-    private func prepare(_ api: inout APIRequest) throws {
-        if endpoint.access == .open {
-            if !api.http.body.isEmpty { try RequestBody.checkContentType(api.http) }
-            return
-        }
-        let endpoint = self.endpoint
-        let services = self.services
-        let request = api.http
-        let selector = api.selector
-        let now = api.now
-        let pathValue = api.context.parameter(Self.pathParameter(endpoint.scope) ?? "") ?? ""
-        let (principal, resolution) = try services.store.read {
-            reader -> (Principal, Result<(ResolvedWorkspace?, [ResolvedWorkspace]?), any Error>) in
-            let principal = try services.authenticator.authenticate(request, reader: reader, now: now)
-            if endpoint.access == .session && !principal.isSession { throw APIError.sessionRequired }
-            let lookup = StoreTenancyLookup(reader: reader)
-            let resolution = Result<(ResolvedWorkspace?, [ResolvedWorkspace]?), any Error> {
-                switch endpoint.scope {
-                case .none:
-                    return (nil, nil)
-                case .selected(let permission):
-                    return (try WorkspaceResolver.resolve(
-                        principal: principal, selector: selector,
-                        requireWorkspace: services.configuration.requireWorkspace, needs: permission, lookup: lookup), nil)
-                case .path(_, let permission):
-                    return (try WorkspaceResolver.resolvePath(
-                        principal: principal, pathValue: pathValue, selector: selector, needs: permission,
-                        lookup: lookup), nil)
-                case .selectedOrFanOut(let permission):
-                    if let all = try WorkspaceResolver.resolveFanOut(
-                        principal: principal, selector: selector, needs: permission, lookup: lookup) {
-                        return (nil, all)
-                    }
-                    return (try WorkspaceResolver.resolve(
-                        principal: principal, selector: selector,
-                        requireWorkspace: services.configuration.requireWorkspace, needs: permission, lookup: lookup), nil)
-                }
-            }
-            return (principal, resolution)
-        }
+    /// Authentication, the session-only check, and resolution, inside the caller's snapshot.
+    private func prepare(_ api: inout APIRequest, reader: StoreReader) throws {
+        let (principal, keyRow) = try services.authenticator.authenticate(api.http, reader: reader, now: api.now)
         api.principal = principal
-        (api.workspace, api.fanOut) = try resolution.get()
+        api.keyRow = keyRow
+        if endpoint.access == .session && !principal.isSession { throw APIError.sessionRequired }
+        let lookup = StoreTenancyLookup(reader: reader)
+        let requireWorkspace = services.configuration.requireWorkspace
+        switch endpoint.scope {
+        case .none:
+            break
+        case .selected(let permission):
+            api.workspace = try WorkspaceResolver.resolve(
+                principal: principal, selector: api.selector, requireWorkspace: requireWorkspace, needs: permission,
+                lookup: lookup)
+        case .path(let parameter, let permission):
+            api.workspace = try WorkspaceResolver.resolvePath(
+                principal: principal, pathValue: api.context.parameter(parameter) ?? "", selector: api.selector,
+                needs: permission, lookup: lookup)
+        case .selectedOrFanOut(let permission):
+            if let all = try WorkspaceResolver.resolveFanOut(
+                principal: principal, selector: api.selector, needs: permission, lookup: lookup) {
+                api.fanOut = all
+            } else {
+                api.workspace = try WorkspaceResolver.resolve(
+                    principal: principal, selector: api.selector, requireWorkspace: requireWorkspace,
+                    needs: permission, lookup: lookup)
+            }
+        }
         if !api.http.body.isEmpty { try RequestBody.checkContentType(api.http) }
-    }
-
-    private static func pathParameter(_ scope: Endpoint.Scope) -> String? {
-        if case .path(let parameter, _) = scope { return parameter }
-        return nil
     }
 
     /// The contract's envelope for any error a handler or the pipeline threw.

@@ -40,6 +40,14 @@ extension JSONWriter {
     /// A timestamp field in RFC 3339 (null when nil).
     mutating func timeField(_ name: String, _ milliseconds: Int64?) {
         key(name)
-        if let milliseconds { string(Timestamp.format(milliseconds)) } else { null() }
+        guard let milliseconds else {
+            null()
+            return
+        }
+        rawValue { bytes in
+            bytes.append(UInt8(ascii: "\""))
+            Timestamp.append(milliseconds, to: &bytes)
+            bytes.append(UInt8(ascii: "\""))
+        }
     }
 }

@@ -6,8 +6,61 @@ public enum Timestamp {
     public static func format(_ milliseconds: Int64) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(24)
-        LogClock().appendTimestamp(milliseconds: milliseconds, to: &bytes)
+        append(milliseconds, to: &bytes)
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the RFC 3339 form of `milliseconds` (years 0000–9999; others are clamped),
+    /// with no allocation: responses write several of these each.
+    public static func append(_ milliseconds: Int64, to bytes: inout [UInt8]) {
+        let clamped = min(max(milliseconds, -62_167_219_200_000), 253_402_300_799_999)
+        let (seconds, millis) = clamped.quotientAndRemainder(dividingBy: 1000)
+        var totalSeconds = seconds
+        var ms = millis
+        if ms < 0 {
+            ms += 1000
+            totalSeconds -= 1
+        }
+        var days = totalSeconds / 86400
+        var secondOfDay = totalSeconds % 86400
+        if secondOfDay < 0 {
+            secondOfDay += 86400
+            days -= 1
+        }
+        let (year, month, day) = civilFromDays(Int(days))
+        func two(_ value: Int) {
+            bytes.append(UInt8(48 + value / 10))
+            bytes.append(UInt8(48 + value % 10))
+        }
+        two(year / 100)
+        two(year % 100)
+        bytes.append(45)
+        two(month)
+        bytes.append(45)
+        two(day)
+        bytes.append(84)
+        two(Int(secondOfDay / 3600))
+        bytes.append(58)
+        two(Int(secondOfDay / 60 % 60))
+        bytes.append(58)
+        two(Int(secondOfDay % 60))
+        bytes.append(46)
+        bytes.append(UInt8(48 + ms / 100))
+        two(Int(ms % 100))
+        bytes.append(90)
+    }
+
+    /// (year, month, day) for days since 1970-01-01 (Howard Hinnant's algorithm).
+    static func civilFromDays(_ days: Int) -> (Int, Int, Int) {
+        let z = days + 719468
+        let era = (z >= 0 ? z : z - 146096) / 146097
+        let doe = z - era * 146097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; nil when malformed or out of range.

@@ -67,8 +67,14 @@ final class EventLoop: @unchecked Sendable {
 
     /// Hands a finished response back to this loop (from a worker thread).
     func complete(_ completion: Completion) {
-        inbox.withLock { $0.append(completion) }
-        wake()
+        // Only the completion that finds the inbox empty needs to wake the loop: the loop
+        // drains the eventfd before it takes the inbox, so later ones ride on that wake-up.
+        let wasEmpty = inbox.withLock { queued -> Bool in
+            let empty = queued.isEmpty
+            queued.append(completion)
+            return empty
+        }
+        if wasEmpty { wake() }
     }
 
     /// Stop accepting; close idle connections; close the rest after their response.
