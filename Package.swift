@@ -39,6 +39,7 @@ let package = Package(
         .testTarget(name: "AtriumCryptoTests", dependencies: ["AtriumCrypto"]),
         .testTarget(name: "AtriumHTTPTests", dependencies: ["AtriumHTTP"]),
         .testTarget(name: "AtriumSQLiteTests", dependencies: ["AtriumSQLite"]),
+        .testTarget(name: "AtriumStoreTests", dependencies: ["AtriumStore", "AtriumSQLite"]),
         .testTarget(name: "AtriumAuthTests", dependencies: ["AtriumAuth", "AtriumJSON", "AtriumCrypto"]),
         .testTarget(name: "AtriumAPITests", dependencies: ["AtriumJSON", "AtriumCrypto", "AtriumAuth"]),
     ]

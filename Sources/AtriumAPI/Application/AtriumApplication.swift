@@ -23,7 +23,9 @@ public final class AtriumApplication: Sendable {
         let keys = JWTKeySet(current: Array(secret.utf8), previous: configuration.jwtPreviousSecret.map { Array($0.utf8) })
         let store = try Store(dataDirectory: configuration.dataDirectory, synchronous: configuration.synchronous,
                               readerCount: configuration.readerCount, maxBatchSize: configuration.maxCommitBatch)
-        let services = Services(configuration: configuration, store: store, jwtKeys: keys)
+        let plans = try configuration.plansFile.map { path throws(ConfigurationError) in try PlanCatalog.load(path: path) }
+            ?? PlanCatalog.fromFlags(configuration)
+        let services = Services(configuration: configuration, store: store, jwtKeys: keys, plans: plans)
         self.services = services
         let endpoints = Self.allEndpoints(services: services, metricsEnabled: configuration.metricsEnabled)
         self.endpoints = endpoints
@@ -50,6 +52,7 @@ public final class AtriumApplication: Sendable {
         return OperationsEndpoints.all(metrics: metricsText, metricsEnabled: metricsEnabled)
             + AuthEndpoints.all() + MeEndpoints.all() + APIKeyEndpoints.all() + WorkspaceEndpoints.all()
             + WorkspaceKeyEndpoints.all() + RecordEndpoints.all()
+            + MemberEndpoints.all() + InvitationEndpoints.all() + AccountEndpoints.all()
     }
 
     /// Binds and starts serving; returns the bound port.
@@ -68,9 +71,14 @@ public final class AtriumApplication: Sendable {
             while !stop.flusherStop.load(ordering: .acquiring) {
                 usleep(100_000)
                 slept += 1
-                if slept >= 50 {
-                    slept = 0
+                if slept % 50 == 0 {
                     services.keyUsage.flush(to: services.store)
+                    services.requestCounts.flush(to: services.store, now: Clock.nowMilliseconds())
+                }
+                if slept >= 36_000 {
+                    slept = 0
+                    let cutoff = Clock.nowMilliseconds() - RecordEndpoints.idempotencyWindow
+                    _ = try? services.store.write { writer in try writer.purgeIdempotencyKeys(before: cutoff) }
                 }
             }
         }
@@ -87,6 +95,7 @@ public final class AtriumApplication: Sendable {
         running?.shutdown()
         flusherStop.store(true, ordering: .releasing)
         services.keyUsage.flush(to: services.store)
+        services.requestCounts.flush(to: services.store, now: Clock.nowMilliseconds())
         services.passwordPool.shutdown()
         services.readPool.shutdown()
         services.store.close()

@@ -9,6 +9,8 @@ public final class Services: Sendable {
     public let codec: JWTCodec
     public let passwordHasher: PasswordHasher
     public let keyUsage: KeyUsageRecorder
+    public let requestCounts: UsageCounter
+    public let plans: PlanCatalog
     let authenticator: Authenticator
     /// Runs password hashing, apart from the general worker pool.
     public let passwordPool: WorkerPool
@@ -16,7 +18,9 @@ public final class Services: Sendable {
     /// context switches of the large pool that write handlers need to fill group commits.
     public let readPool: WorkerPool
 
-    init(configuration: AtriumConfiguration, store: Store, jwtKeys: JWTKeySet) {
+    init(configuration: AtriumConfiguration, store: Store, jwtKeys: JWTKeySet, plans: PlanCatalog) {
+        self.plans = plans
+        requestCounts = UsageCounter()
         self.configuration = configuration
         self.store = store
         codec = JWTCodec(keys: jwtKeys, issuer: configuration.issuer, audience: configuration.audience)

@@ -72,6 +72,29 @@ enum APIKeyEndpoints {
                          expiresAt: expires ?? nil)
     }
 
+    /// Where an account key's changes are audited: each allow-listed workspace of a scoped
+    /// key; the creator's main workspace for a full key.
+    static func auditWorkspaces(_ row: APIKeyRow, writer: StoreWriter) throws -> [Int64] {
+        if row.mode == "scoped" { return row.workspaceIDs }
+        return try writer.reader.user(id: row.userID)?.mainWorkspaceID.map { [$0] } ?? []
+    }
+
+    static func auditKey(_ row: APIKeyRow, action: String, actor: AuditActor, writer: StoreWriter, now: Int64) throws {
+        let target = Presenters.target([("key_id", .number(JSONNumber(row.id))), ("name", .string(row.name)),
+                                        ("mode", .string(row.mode))])
+        let workspaces = row.mode == "workspace" ? [row.workspaceID].compactMap { $0 } : try auditWorkspaces(row, writer: writer)
+        for workspace in workspaces {
+            try writer.audit(workspaceID: workspace, action: action, actor: actor, target: target, now: now)
+        }
+    }
+
+    /// Creating or updating account keys needs the `api_keys` feature in the caller's plan.
+    static func requireKeysFeature(userID: Int64, services: Services, reader: StoreReader) throws {
+        guard !services.plans.everyPlanHas("api_keys") else { return }
+        let plan = services.plans.plan(named: try reader.user(id: userID)?.plan)
+        guard plan.features.contains("api_keys") else { throw APIError.featureUnavailable("api_keys") }
+    }
+
     static func list(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
         let keys = try reader.accountKeys(userID: request.caller.userID)
         return Respond.json(capacity: 64 + keys.count * 300) { writer in
@@ -93,14 +116,19 @@ enum APIKeyEndpoints {
         let secret = APIKeySecret.generate()
         let hash = APIKeySecret.hash(secret)
         let prefix = APIKeySecret.displayPrefix(secret)
-        let row = try request.services.store.write { writer in
+        let services = request.services
+        let actor = request.actor
+        let row = try services.store.write { writer in
+            try requireKeysFeature(userID: userID, services: services, reader: writer.reader)
             for id in fields.workspaceIDs ?? [] where try writer.reader.role(userID: userID, workspaceID: id) == nil {
                 throw APIError.crossTenant
             }
-            return try writer.createAPIKey(
+            let row = try writer.createAPIKey(
                 userID: userID, mode: fields.mode.rawValue, workspaceID: nil, name: fields.name, prefix: prefix,
                 secretHash: hash, permissions: fields.permissions, expiresAt: fields.expiresAt,
                 allowList: fields.workspaceIDs ?? [], now: now)
+            try auditKey(row, action: "api_key.created", actor: actor, writer: writer, now: now)
+            return row
         }
         return Respond.created(location: "/v1/api-keys/\(row.id)") { writer in
             Presenters.apiKey(row, secret: secret, into: &writer)
@@ -114,15 +142,21 @@ enum APIKeyEndpoints {
         guard let existing, existing.userID == userID, existing.mode != "workspace",
               let mode = APIKeyMode(rawValue: existing.mode) else { throw APIError.notFound }
         let fields = try readFields(request, modeFixed: mode)
-        let row = try request.services.store.write { writer in
+        let services = request.services
+        let actor = request.actor
+        let now = request.now
+        let row = try services.store.write { writer in
             guard let current = try writer.reader.apiKey(id: keyID), current.userID == userID else {
                 throw APIError.notFound
             }
+            try requireKeysFeature(userID: userID, services: services, reader: writer.reader)
             for id in fields.workspaceIDs ?? [] where try writer.reader.role(userID: userID, workspaceID: id) == nil {
                 throw APIError.crossTenant
             }
-            return try writer.updateAPIKey(id: keyID, name: fields.name, permissions: fields.permissions,
-                                           expiresAt: fields.expiresAt, allowList: fields.workspaceIDs)
+            let row = try writer.updateAPIKey(id: keyID, name: fields.name, permissions: fields.permissions,
+                                              expiresAt: fields.expiresAt, allowList: fields.workspaceIDs)
+            try auditKey(row, action: "api_key.updated", actor: actor, writer: writer, now: now)
+            return row
         }
         return Respond.json { writer in Presenters.apiKey(row, into: &writer) }
     }
@@ -130,9 +164,12 @@ enum APIKeyEndpoints {
     static func delete(_ request: inout APIRequest) throws -> HTTPResponse {
         let keyID = try request.pathID("keyId")
         let userID = request.caller.userID
+        let actor = request.actor
+        let now = request.now
         try request.services.store.write { writer in
             guard let current = try writer.reader.apiKey(id: keyID), current.userID == userID,
                   current.mode != "workspace" else { throw APIError.notFound }
+            try auditKey(current, action: "api_key.revoked", actor: actor, writer: writer, now: now)
             _ = try writer.deleteAPIKey(id: keyID)
         }
         return Respond.noContent()

@@ -172,16 +172,7 @@ enum RecordEndpoints {
     static func list(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
         let collection = try collection(request)
         let limit = try request.query.limit()
-        var cursor: Int64?
-        let cursors = request.query.values("cursor")
-        if !cursors.isEmpty {
-            guard cursors.count == 1, let decoded = Base64.urlDecodeCanonical(cursors[0]),
-                  let text = String(validating: decoded, as: UTF8.self), text.hasPrefix("r"),
-                  let id = WorkspaceResolver.parseWorkspaceID(String(text.dropFirst())) else {
-                throw APIError.invalidParameter("cursor")
-            }
-            cursor = id
-        }
+        let cursor = try Cursor.decode(request.query, prefix: "r")
         var filters: [RecordFilter] = []
         for pair in request.query.pairs where pair.name.hasPrefix("filter[") {
             guard pair.name.hasSuffix("]"), pair.name.count > 8, pair.name.count <= 72, filters.count < 16 else {
@@ -195,7 +186,7 @@ enum RecordEndpoints {
         let rows = try reader.records(workspaceIDs: workspaceIDs, collection: collection, before: cursor,
                                       limit: limit + 1, filters: filters)
         let page = rows.prefix(limit)
-        let next = rows.count > limit ? page.last.map { Base64.urlEncode(Array("r\($0.id)".utf8)) } : nil
+        let next = rows.count > limit ? page.last.map { Cursor.encode($0.id, prefix: "r") } : nil
         let size = page.reduce(64) { $0 + $1.data.utf8.count + 220 }
         return Respond.json(capacity: size) { writer in
             writer.beginObject()

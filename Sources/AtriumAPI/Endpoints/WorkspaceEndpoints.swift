@@ -36,14 +36,20 @@ enum WorkspaceEndpoints {
         guard let name else { throw APIError.invalidJSON }
         let userID = request.caller.userID
         let now = request.now
-        let limit = request.services.configuration.maxWorkspacesPerUser
+        let plans = request.services.plans
+        let actor = request.actor
         let (row, main) = try request.services.store.write { writer in
-            if let limit, try writer.reader.memberships(userID: userID).count >= limit {
+            guard let user = try writer.reader.user(id: userID) else { throw APIError.invalidToken }
+            if let limit = plans.plan(named: user.plan).maxWorkspacesPerUser,
+               try writer.reader.memberships(userID: userID).count >= limit {
                 throw APIError.limitReached("workspaces per user")
             }
             let row = try writer.createWorkspace(ownerID: userID, name: name, color: color ?? nil,
                                                  metadata: metadata ?? "{}", now: now)
-            return (row, try writer.reader.user(id: userID)?.mainWorkspaceID)
+            try writer.audit(workspaceID: row.id, action: "workspace.created", actor: actor,
+                             target: Presenters.target([("workspace_id", .number(JSONNumber(row.id))),
+                                                        ("name", .string(name))]), now: now)
+            return (row, user.mainWorkspaceID)
         }
         return Respond.created(location: "/v1/workspaces/\(row.id)") { writer in
             Presenters.workspace(row, mainWorkspaceID: main, into: &writer)

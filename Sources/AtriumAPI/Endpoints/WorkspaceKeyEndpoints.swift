@@ -52,11 +52,16 @@ enum WorkspaceKeyEndpoints {
         let now = request.now
         let secret = APIKeySecret.generate()
         let hash = APIKeySecret.hash(secret)
-        let row = try request.services.store.write { writer in
-            try writer.createAPIKey(
+        let services = request.services
+        let actor = request.actor
+        let row = try services.store.write { writer in
+            try FeatureGate.require("api_keys", in: workspaceID, services: services, reader: writer.reader)
+            let row = try writer.createAPIKey(
                 userID: userID, mode: "workspace", workspaceID: workspaceID, name: fields.name,
                 prefix: APIKeySecret.displayPrefix(secret), secretHash: hash, permissions: fields.permissions,
                 expiresAt: fields.expiresAt, allowList: [], now: now)
+            try APIKeyEndpoints.auditKey(row, action: "api_key.created", actor: actor, writer: writer, now: now)
+            return row
         }
         return Respond.created(location: "/v1/workspaces/\(workspaceID)/api-keys/\(row.id)") { writer in
             Presenters.apiKey(row, secret: secret, into: &writer)
@@ -67,12 +72,18 @@ enum WorkspaceKeyEndpoints {
         let keyID = try request.pathID("keyId")
         let workspaceID = request.resolved.workspaceID
         let fields = try APIKeyEndpoints.readFields(request, modeFixed: .workspace)
-        let row = try request.services.store.write { writer in
+        let services = request.services
+        let actor = request.actor
+        let now = request.now
+        let row = try services.store.write { writer in
             guard let current = try writer.reader.apiKey(id: keyID), current.workspaceID == workspaceID else {
                 throw APIError.notFound
             }
-            return try writer.updateAPIKey(id: keyID, name: fields.name, permissions: fields.permissions,
-                                           expiresAt: fields.expiresAt, allowList: nil)
+            try FeatureGate.require("api_keys", in: workspaceID, services: services, reader: writer.reader)
+            let row = try writer.updateAPIKey(id: keyID, name: fields.name, permissions: fields.permissions,
+                                              expiresAt: fields.expiresAt, allowList: nil)
+            try APIKeyEndpoints.auditKey(row, action: "api_key.updated", actor: actor, writer: writer, now: now)
+            return row
         }
         return Respond.json { writer in Presenters.apiKey(row, into: &writer) }
     }
@@ -80,10 +91,13 @@ enum WorkspaceKeyEndpoints {
     static func delete(_ request: inout APIRequest) throws -> HTTPResponse {
         let keyID = try request.pathID("keyId")
         let workspaceID = request.resolved.workspaceID
+        let actor = request.actor
+        let now = request.now
         try request.services.store.write { writer in
             guard let current = try writer.reader.apiKey(id: keyID), current.workspaceID == workspaceID else {
                 throw APIError.notFound
             }
+            try APIKeyEndpoints.auditKey(current, action: "api_key.revoked", actor: actor, writer: writer, now: now)
             _ = try writer.deleteAPIKey(id: keyID)
         }
         return Respond.noContent()

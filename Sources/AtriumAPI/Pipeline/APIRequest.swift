@@ -64,6 +64,15 @@ public struct APIRequest {
         let resolved = try WorkspaceResolver.resolveRow(
             principal: caller, rowWorkspaceID: workspaceID, selector: selector, needs: permission,
             lookup: StoreTenancyLookup(reader: reader))
+        if principal?.apiKey != nil {
+            try FeatureGate.requireKeysAllowed(in: resolved.workspaceID, services: services, reader: reader)
+        }
         workspace = resolved
+    }
+
+    /// Who is acting, for the audit log.
+    public var actor: AuditActor {
+        AuditActor(userID: principal?.userID, credential: principal.map { $0.isSession ? "jwt" : "api_key" },
+                   keyID: principal?.apiKey?.keyID, ip: context.clientAddress)
     }
 }

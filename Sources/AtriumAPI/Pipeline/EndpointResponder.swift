@@ -30,8 +30,9 @@ struct EndpointResponder: HTTPHandler {
         } catch {
             response = Self.render(error, requestID: context.requestID)
         }
-        if let workspace = api.workspace, response.status < 400 {
-            response.headers.append(("X-Workspace-ID", String(workspace.workspaceID)))
+        if let workspace = api.workspace {
+            services.requestCounts.record(workspaceID: workspace.workspaceID)
+            if response.status < 400 { response.headers.append(("X-Workspace-ID", String(workspace.workspaceID))) }
         }
         response.logFields = Self.logFields(api)
         return response
@@ -64,6 +65,11 @@ struct EndpointResponder: HTTPHandler {
                 api.workspace = try WorkspaceResolver.resolve(
                     principal: principal, selector: api.selector, requireWorkspace: requireWorkspace,
                     needs: permission, lookup: lookup)
+            }
+        }
+        if principal.apiKey != nil {
+            for workspace in api.fanOut ?? api.workspace.map({ [$0] }) ?? [] {
+                try FeatureGate.requireKeysAllowed(in: workspace.workspaceID, services: services, reader: reader)
             }
         }
         if !api.http.body.isEmpty { try RequestBody.checkContentType(api.http) }

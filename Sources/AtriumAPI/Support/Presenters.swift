@@ -60,3 +60,66 @@ enum Presenters {
         writer.endObject()
     }
 }
+
+extension Presenters {
+    /// `{id, user_id, email, name, role, joined_at}`.
+    static func member(_ row: MemberRow, into writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.field("id", row.id)
+        writer.field("user_id", row.userID)
+        writer.field("email", row.email)
+        writer.field("name", row.name)
+        writer.field("role", row.role)
+        writer.timeField("joined_at", row.joinedAt)
+        writer.endObject()
+    }
+
+    /// `{id, workspace_id, email, role, status, token, expires_at, created_at}`.
+    static func invitation(_ row: InvitationRow, now: Int64, into writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.field("id", row.id)
+        writer.field("workspace_id", row.workspaceID)
+        writer.field("email", row.email)
+        writer.field("role", row.role)
+        writer.field("status", row.visibleStatus(now: now))
+        writer.field("token", row.token)
+        writer.timeField("expires_at", row.expiresAt)
+        writer.timeField("created_at", row.createdAt)
+        writer.endObject()
+    }
+
+    /// `{id, action, actor: {user_id, credential, key_id?}, target, ip, created_at}`.
+    static func audit(_ row: AuditRow, into writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.field("id", row.id)
+        writer.field("action", row.action)
+        writer.key("actor")
+        writer.beginObject()
+        writer.field("user_id", row.actor.userID)
+        writer.field("credential", row.actor.credential)
+        if let keyID = row.actor.keyID { writer.field("key_id", keyID) }
+        writer.endObject()
+        writer.key("target")
+        writer.raw(row.target)
+        writer.field("ip", row.actor.ip)
+        writer.timeField("created_at", row.createdAt)
+        writer.endObject()
+    }
+
+    /// A JSON object text from string/int pairs, for audit targets.
+    static func target(_ fields: [(String, JSONValue)]) -> String {
+        JSONValue.object(JSONObject(fields)).serializedString
+    }
+
+    /// `{"data": [...], "next_cursor": …}`.
+    static func list<T>(_ items: some Sequence<T>, nextCursor: String? = nil, into writer: inout JSONWriter,
+                        _ element: (T, inout JSONWriter) -> Void) {
+        writer.beginObject()
+        writer.key("data")
+        writer.beginArray()
+        for item in items { element(item, &writer) }
+        writer.endArray()
+        writer.field("next_cursor", nextCursor)
+        writer.endObject()
+    }
+}

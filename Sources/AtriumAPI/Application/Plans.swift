@@ -1,0 +1,104 @@
+import AtriumJSON
+import Glibc
+
+/// A named set of limits and features (server.md "Plans"). A missing limit is unlimited.
+public struct Plan: Sendable, Equatable {
+    public let name: String
+    public let maxWorkspacesPerUser: Int?
+    public let maxMembersPerWorkspace: Int?
+    public let invitesPerHour: Int?
+    public let features: Set<String>
+
+    public init(name: String, maxWorkspacesPerUser: Int?, maxMembersPerWorkspace: Int?, invitesPerHour: Int?,
+                features: Set<String>) {
+        self.name = name
+        self.maxWorkspacesPerUser = maxWorkspacesPerUser
+        self.maxMembersPerWorkspace = maxMembersPerWorkspace
+        self.invitesPerHour = invitesPerHour
+        self.features = features
+    }
+}
+
+/// Every plan the server knows, and which one users without an assigned plan are on.
+public struct PlanCatalog: Sendable {
+    public static let knownFeatures: Set<String> = ["api_keys", "webhooks"]
+
+    public let defaultName: String
+    public let plans: [String: Plan]
+
+    /// The plan named `name`, or the default one (also for a name no longer configured).
+    public func plan(named name: String?) -> Plan {
+        if let name, let plan = plans[name] { return plan }
+        return plans[defaultName] ?? Plan(name: defaultName, maxWorkspacesPerUser: nil, maxMembersPerWorkspace: nil,
+                                          invitesPerHour: nil, features: Self.knownFeatures)
+    }
+
+    /// True when no plan lacks `feature`, so requests need not look the owner's plan up.
+    public func everyPlanHas(_ feature: String) -> Bool {
+        plans.values.allSatisfy { $0.features.contains(feature) }
+    }
+
+    /// Without a plans file: one plan, `default`, with the `--max-*` flags and every feature.
+    public static func fromFlags(_ configuration: AtriumConfiguration) -> PlanCatalog {
+        PlanCatalog(defaultName: "default", plans: ["default": Plan(
+            name: "default", maxWorkspacesPerUser: configuration.maxWorkspacesPerUser,
+            maxMembersPerWorkspace: configuration.maxMembersPerWorkspace, invitesPerHour: configuration.invitesPerHour,
+            features: knownFeatures)])
+    }
+
+    /// Reads `{"default": "free", "plans": {"free": {...}, ...}}`.
+    public static func load(path: String) throws(ConfigurationError) -> PlanCatalog {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ConfigurationError("cannot read plans file \(path)") }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            bytes.append(contentsOf: chunk[0..<count])
+            if bytes.count > 1 << 20 { throw ConfigurationError("plans file \(path) is larger than 1 MiB") }
+        }
+        return try parse(bytes, source: path)
+    }
+
+    static func parse(_ bytes: [UInt8], source: String) throws(ConfigurationError) -> PlanCatalog {
+        let root: JSONValue
+        do {
+            root = try JSONParser.parse(bytes)
+        } catch {
+            throw ConfigurationError("plans file \(source) is not valid JSON: \(error.message)")
+        }
+        guard let defaultName = root["default"]?.stringValue, let entries = root["plans"]?.objectValue else {
+            throw ConfigurationError("plans file \(source) needs \"default\" (a name) and \"plans\" (an object)")
+        }
+        var plans: [String: Plan] = [:]
+        for (name, value) in entries {
+            guard case .object = value else { throw ConfigurationError("plan \(name) must be an object") }
+            func limit(_ key: String) throws(ConfigurationError) -> Int? {
+                guard let field = value[key], !field.isNull else { return nil }
+                guard let number = field.int64Value, number >= 0, number <= Int64(Int32.max) else {
+                    throw ConfigurationError("plan \(name): \(key) must be a non-negative integer")
+                }
+                return Int(number)
+            }
+            var features: Set<String> = []
+            if let list = value["features"] {
+                guard let items = list.arrayValue else { throw ConfigurationError("plan \(name): features must be an array") }
+                for item in items {
+                    guard let feature = item.stringValue, knownFeatures.contains(feature) else {
+                        throw ConfigurationError("plan \(name): unknown feature \(item.serializedString)")
+                    }
+                    features.insert(feature)
+                }
+            }
+            plans[name] = Plan(name: name, maxWorkspacesPerUser: try limit("max_workspaces_per_user"),
+                               maxMembersPerWorkspace: try limit("max_members_per_workspace"),
+                               invitesPerHour: try limit("invites_per_hour"), features: features)
+        }
+        guard plans[defaultName] != nil else {
+            throw ConfigurationError("plans file \(source): the default plan \(defaultName) is not defined")
+        }
+        return PlanCatalog(defaultName: defaultName, plans: plans)
+    }
+}

@@ -1,0 +1,127 @@
+import AtriumAuth
+import AtriumCrypto
+import AtriumHTTP
+import AtriumJSON
+import AtriumStore
+
+/// Usage, billing, the account view and the audit log (api.md §5, §6).
+enum AccountEndpoints {
+    static func all() -> [Endpoint] {
+        [
+            Endpoint(.get, "/v1/workspaces/{id}/usage", access: .anyCredential,
+                     scope: .path(parameter: "id", .billingRead),
+                     documentation: .init("Counts of what the workspace holds and how much it is used",
+                                          errors: MemberEndpoints.pathErrors),
+                     reading: usage),
+            Endpoint(.get, "/v1/workspaces/{id}/billing", access: .anyCredential,
+                     scope: .path(parameter: "id", .billingRead),
+                     documentation: .init("The owner's plan, which governs this workspace", errors: MemberEndpoints.pathErrors),
+                     reading: billing),
+            Endpoint(.get, "/v1/account", access: .anyCredential,
+                     documentation: .init("The caller's plan, limits, features and usage over owned workspaces"),
+                     reading: account),
+            Endpoint(.get, "/v1/audit-log", access: .anyCredential, scope: .selected(.auditRead),
+                     documentation: .init("The resolved workspace's audit log, newest first",
+                                          errors: ["INVALID_WORKSPACE_HEADER", "INVALID_WORKSPACE_ID", "WORKSPACE_MISMATCH",
+                                                   "WORKSPACE_REQUIRED", "NO_MAIN_WORKSPACE", "CROSS_TENANT_WORKSPACE",
+                                                   "PERMISSION_DENIED", "INVALID_PARAMETER"]),
+                     reading: auditLog),
+        ]
+    }
+
+    static func thirtyDaysAgo(_ now: Int64) -> Int64 { now / 86_400_000 - 29 }
+
+    static func writeUsage(_ usage: UsageRow, into writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.field("records", usage.records)
+        writer.field("members", usage.members)
+        writer.field("api_keys", usage.apiKeys)
+        writer.field("webhooks", usage.webhooks)
+        writer.field("requests_30d", usage.requests30d)
+        writer.field("storage_bytes", usage.storageBytes)
+        writer.endObject()
+    }
+
+    static func writePlan(_ plan: Plan, into writer: inout JSONWriter) {
+        writer.field("plan", plan.name)
+        writer.key("limits")
+        writer.beginObject()
+        writer.field("max_workspaces_per_user", plan.maxWorkspacesPerUser.map(Int64.init))
+        writer.field("max_members_per_workspace", plan.maxMembersPerWorkspace.map(Int64.init))
+        writer.field("invites_per_hour", plan.invitesPerHour.map(Int64.init))
+        writer.endObject()
+        writer.key("features")
+        writer.beginArray()
+        for feature in plan.features.sorted() { writer.string(feature) }
+        writer.endArray()
+    }
+
+    static func usage(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
+        let usage = try reader.usage(workspaceIDs: [request.resolved.workspaceID], sinceDay: thirtyDaysAgo(request.now))
+        return Respond.json { writer in writeUsage(usage, into: &writer) }
+    }
+
+    static func billing(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
+        let (ownerID, plan) = try FeatureGate.ownerPlan(of: request.resolved.workspaceID, services: request.services,
+                                                        reader: reader)
+        return Respond.json { writer in
+            writer.beginObject()
+            writer.field("owner_id", ownerID)
+            writePlan(plan, into: &writer)
+            writer.endObject()
+        }
+    }
+
+    static func account(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
+        let userID = request.caller.userID
+        guard let user = try reader.user(id: userID) else { throw APIError.invalidToken }
+        let plan = request.services.plans.plan(named: user.plan)
+        let owned = try reader.ownedWorkspaces(userID: userID)
+        let joined = try reader.memberships(userID: userID).count - owned.count
+        let usage = try reader.usage(workspaceIDs: owned, sinceDay: thirtyDaysAgo(request.now))
+        return Respond.json { writer in
+            writer.beginObject()
+            writer.field("user_id", userID)
+            writePlan(plan, into: &writer)
+            writer.key("usage")
+            writer.beginObject()
+            writer.field("workspaces_owned", Int64(owned.count))
+            writer.field("workspaces_joined", Int64(max(0, joined)))
+            writer.field("records", usage.records)
+            writer.field("storage_bytes", usage.storageBytes)
+            writer.field("requests_30d", usage.requests30d)
+            writer.endObject()
+            writer.endObject()
+        }
+    }
+
+    static func auditLog(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
+        let limit = try request.query.limit()
+        let cursor = try Cursor.decode(request.query, prefix: "a")
+        let rows = try reader.auditLog(workspaceID: request.resolved.workspaceID, before: cursor, limit: limit + 1)
+        let page = rows.prefix(limit)
+        let next = rows.count > limit ? page.last.map { Cursor.encode($0.id, prefix: "a") } : nil
+        return Respond.json(capacity: 64 + page.count * 256) { writer in
+            Presenters.list(page, nextCursor: next, into: &writer) { Presenters.audit($0, into: &$1) }
+        }
+    }
+}
+
+/// Opaque page cursors: base64url of a kind letter and the last id seen.
+enum Cursor {
+    static func encode(_ id: Int64, prefix: String) -> String {
+        Base64.urlEncode(Array("\(prefix)\(id)".utf8))
+    }
+
+    /// The id in `cursor`, nil when absent, 400 INVALID_PARAMETER when malformed.
+    static func decode(_ query: QueryParameters, prefix: String) throws(APIError) -> Int64? {
+        let values = query.values("cursor")
+        guard !values.isEmpty else { return nil }
+        guard values.count == 1, let bytes = Base64.urlDecodeCanonical(values[0]),
+              let text = String(validating: bytes, as: UTF8.self), text.hasPrefix(prefix),
+              let id = WorkspaceResolver.parseWorkspaceID(String(text.dropFirst(prefix.count))) else {
+            throw APIError.invalidParameter("cursor")
+        }
+        return id
+    }
+}

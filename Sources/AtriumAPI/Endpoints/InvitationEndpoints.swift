@@ -1,0 +1,206 @@
+import AtriumAuth
+import AtriumCrypto
+import AtriumHTTP
+import AtriumJSON
+import AtriumStore
+
+/// Invitations (api.md §5): invite, list one's own, accept, resend, revoke.
+enum InvitationEndpoints {
+    static let lifetime: Int64 = 7 * 86_400_000
+    static let hour: Int64 = 3_600_000
+
+    static func all() -> [Endpoint] {
+        [
+            Endpoint(.post, "/v1/workspaces/{id}/members/invite", access: .session,
+                     scope: .path(parameter: "id", .membersInvite),
+                     documentation: .init("Invite someone by email", success: 201,
+                                          errors: MemberEndpoints.pathErrors + [
+                                            "VALIDATION_FAILED", "INVALID_JSON", "ALREADY_MEMBER", "INVITATION_PENDING",
+                                            "RATE_LIMITED", "LIMIT_REACHED", "SESSION_REQUIRED"]),
+                     handler: invite),
+            Endpoint(.get, "/v1/workspaces/invitations/pending", access: .session,
+                     documentation: .init("Pending invitations addressed to the caller", errors: ["SESSION_REQUIRED"]),
+                     reading: pending),
+            Endpoint(.post, "/v1/workspaces/invitations/{token}/accept", access: .session,
+                     documentation: .init("Accept an invitation addressed to the caller",
+                                          errors: ["NOT_FOUND", "INVITATION_NOT_PENDING", "ALREADY_MEMBER", "LIMIT_REACHED",
+                                                   "SESSION_REQUIRED"]),
+                     handler: accept),
+            Endpoint(.post, "/v1/workspaces/invitations/{invitationId}/resend", access: .session,
+                     documentation: .init("A fresh token and expiry for a pending or expired invitation",
+                                          errors: ["NOT_FOUND", "INVITATION_NOT_PENDING", "PERMISSION_DENIED",
+                                                   "INVALID_PARAMETER", "SESSION_REQUIRED"]),
+                     handler: resend),
+            Endpoint(.delete, "/v1/workspaces/invitations/{invitationId}", access: .session,
+                     documentation: .init("Revoke an invitation (inviters) or decline it (the invitee)", success: 204,
+                                          errors: ["NOT_FOUND", "PERMISSION_DENIED", "INVALID_PARAMETER", "SESSION_REQUIRED"]),
+                     handler: revoke),
+        ]
+    }
+
+    static func newToken() -> String { "inv_" + SecureRandom.base62(40) }
+
+    static func invite(_ request: inout APIRequest) throws -> HTTPResponse {
+        var body = try request.body()
+        let rawEmail = body.string("email", required: true, maxLength: 320)
+        let roleText = body.string("role", required: true, maxLength: 16)
+        let email = rawEmail.flatMap(AuthEndpoints.normalizedEmail)
+        if rawEmail != nil && email == nil { body.addProblem("email", "must be an email address") }
+        let role = roleText.flatMap(Role.init(rawValue:))
+        if roleText != nil && (role == nil || role == .owner) { body.addProblem("role", "must be admin, editor or viewer") }
+        try body.validate()
+        guard let email, let role else { throw APIError.invalidJSON }
+        let workspaceID = request.resolved.workspaceID
+        let callerID = request.caller.userID
+        let actor = request.actor
+        let now = request.now
+        let services = request.services
+        let token = newToken()
+        let invitation = try services.store.write { writer -> InvitationRow in
+            let (_, plan) = try FeatureGate.ownerPlan(of: workspaceID, services: services, reader: writer.reader)
+            if let invitee = try writer.reader.user(email: email),
+               try writer.reader.role(userID: invitee.id, workspaceID: workspaceID) != nil {
+                throw APIError.conflict("ALREADY_MEMBER", "This person is already a member.")
+            }
+            if try writer.reader.pendingInvitation(workspaceID: workspaceID, email: email, now: now) != nil {
+                throw APIError.conflict("INVITATION_PENDING", "An invitation to this email is already pending.")
+            }
+            if let limit = plan.maxMembersPerWorkspace {
+                let members = try writer.reader.members(workspaceID: workspaceID).count
+                let pending = try writer.reader.pendingInvitationCount(workspaceID: workspaceID, now: now)
+                if members + pending >= limit { throw APIError.limitReached("members per workspace") }
+            }
+            if let perHour = plan.invitesPerHour {
+                let bucket = "invite:\(workspaceID)"
+                let used = try writer.reader.rateLimitCount(bucket: bucket, windowMilliseconds: hour, now: now)
+                if used >= perHour {
+                    throw APIError.rateLimited(retryAfterSeconds: Int((hour - now % hour + 999) / 1000))
+                }
+                try writer.hitRateLimit(bucket: bucket, windowMilliseconds: hour, now: now)
+            }
+            let invitation = try writer.createInvitation(
+                workspaceID: workspaceID, email: email, role: role.rawValue, token: token, invitedBy: callerID,
+                expiresAt: now + lifetime, now: now)
+            try writer.audit(workspaceID: workspaceID, action: "invitation.created", actor: actor,
+                             target: Presenters.target([("invitation_id", .number(JSONNumber(invitation.id))),
+                                                        ("email", .string(email)), ("role", .string(role.rawValue))]),
+                             now: now)
+            return invitation
+        }
+        return Respond.created(location: "/v1/workspaces/invitations/\(invitation.id)") { writer in
+            Presenters.invitation(invitation, now: now, into: &writer)
+        }
+    }
+
+    static func pending(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
+        guard let user = try reader.user(id: request.caller.userID) else { throw APIError.invalidToken }
+        let now = request.now
+        let invitations = try reader.pendingInvitations(email: user.email, now: now)
+        return Respond.json { writer in
+            Presenters.list(invitations, into: &writer) { Presenters.invitation($0, now: now, into: &$1) }
+        }
+    }
+
+    static func accept(_ request: inout APIRequest) throws -> HTTPResponse {
+        guard let token = request.context.parameter("token"), !token.isEmpty, token.utf8.count <= 128 else {
+            throw APIError.notFound
+        }
+        let callerID = request.caller.userID
+        let actor = request.actor
+        let now = request.now
+        let services = request.services
+        let (workspace, member, main) = try services.store.write { writer -> (WorkspaceRow, MemberRow, Int64?) in
+            guard let user = try writer.reader.user(id: callerID),
+                  let invitation = try writer.reader.invitation(token: token), invitation.email == user.email else {
+                throw APIError.notFound
+            }
+            guard invitation.visibleStatus(now: now) == "pending" else {
+                throw APIError.conflict("INVITATION_NOT_PENDING", "This invitation is no longer pending.")
+            }
+            let workspaceID = invitation.workspaceID
+            if try writer.reader.role(userID: callerID, workspaceID: workspaceID) != nil {
+                throw APIError.conflict("ALREADY_MEMBER", "You are already a member of this workspace.")
+            }
+            let ownPlan = services.plans.plan(named: user.plan)
+            if let limit = ownPlan.maxWorkspacesPerUser, try writer.reader.memberships(userID: callerID).count >= limit {
+                throw APIError.limitReached("workspaces per user")
+            }
+            let (_, plan) = try FeatureGate.ownerPlan(of: workspaceID, services: services, reader: writer.reader)
+            if let limit = plan.maxMembersPerWorkspace, try writer.reader.members(workspaceID: workspaceID).count >= limit {
+                throw APIError.limitReached("members per workspace")
+            }
+            let member = try writer.addMember(workspaceID: workspaceID, userID: callerID, role: invitation.role, now: now)
+            try writer.setInvitationStatus(id: invitation.id, status: "accepted", now: now)
+            try writer.audit(workspaceID: workspaceID, action: "invitation.accepted", actor: actor,
+                             target: Presenters.target([("invitation_id", .number(JSONNumber(invitation.id))),
+                                                        ("user_id", .number(JSONNumber(callerID))),
+                                                        ("role", .string(invitation.role))]), now: now)
+            try writer.appendEvent(workspaceID: workspaceID, type: "member.added",
+                                   data: MemberEndpoints.memberEvent(member), now: now)
+            guard let workspace = try writer.reader.workspace(id: workspaceID, userID: callerID) else {
+                throw APIError.notFound
+            }
+            return (workspace, member, user.mainWorkspaceID)
+        }
+        return Respond.json { writer in
+            writer.beginObject()
+            writer.key("workspace")
+            Presenters.workspace(workspace, mainWorkspaceID: main, into: &writer)
+            writer.key("member")
+            Presenters.member(member, into: &writer)
+            writer.endObject()
+        }
+    }
+
+    /// The invitation, if the caller may manage it (members:invite in its workspace).
+    static func managed(_ id: Int64, principal: Principal, selector: WorkspaceSelector, reader: StoreReader)
+        throws -> InvitationRow
+    {
+        guard let invitation = try reader.invitation(id: id) else { throw APIError.notFound }
+        _ = try WorkspaceResolver.resolveRow(principal: principal, rowWorkspaceID: invitation.workspaceID,
+                                             selector: selector, needs: .membersInvite,
+                                             lookup: StoreTenancyLookup(reader: reader))
+        return invitation
+    }
+
+    static func resend(_ request: inout APIRequest) throws -> HTTPResponse {
+        let id = try request.pathID("invitationId")
+        let principal = request.caller
+        let selector = request.selector
+        let actor = request.actor
+        let now = request.now
+        let token = newToken()
+        let invitation = try request.services.store.write { writer -> InvitationRow in
+            let invitation = try managed(id, principal: principal, selector: selector, reader: writer.reader)
+            guard invitation.status == "pending" else {
+                throw APIError.conflict("INVITATION_NOT_PENDING", "Only a pending or expired invitation can be resent.")
+            }
+            try writer.renewInvitation(id: id, token: token, expiresAt: now + lifetime, now: now)
+            try writer.audit(workspaceID: invitation.workspaceID, action: "invitation.resent", actor: actor,
+                             target: Presenters.target([("invitation_id", .number(JSONNumber(id)))]), now: now)
+            guard let renewed = try writer.reader.invitation(id: id) else { throw APIError.notFound }
+            return renewed
+        }
+        return Respond.json { writer in Presenters.invitation(invitation, now: now, into: &writer) }
+    }
+
+    static func revoke(_ request: inout APIRequest) throws -> HTTPResponse {
+        let id = try request.pathID("invitationId")
+        let principal = request.caller
+        let selector = request.selector
+        let actor = request.actor
+        let now = request.now
+        try request.services.store.write { writer in
+            guard let invitation = try writer.reader.invitation(id: id) else { throw APIError.notFound }
+            let invitee = try writer.reader.user(id: principal.userID)
+            if invitee?.email != invitation.email {
+                _ = try managed(id, principal: principal, selector: selector, reader: writer.reader)
+            }
+            guard invitation.status == "pending" else { return }
+            try writer.setInvitationStatus(id: id, status: "revoked", now: now)
+            try writer.audit(workspaceID: invitation.workspaceID, action: "invitation.revoked", actor: actor,
+                             target: Presenters.target([("invitation_id", .number(JSONNumber(id)))]), now: now)
+        }
+        return Respond.noContent()
+    }
+}

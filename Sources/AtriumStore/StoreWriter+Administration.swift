@@ -1,0 +1,112 @@
+import AtriumSQLite
+
+extension StoreWriter {
+    /// Changes the given fields of a workspace; `color` `.some(nil)` clears it.
+    public func updateWorkspace(id: Int64, name: String?, color: String??, metadata: String?, now: Int64)
+        throws(SQLiteError)
+    {
+        if let name { try connection.run("UPDATE workspaces SET name = ? WHERE id = ?", [.text(name), .integer(id)]) }
+        if let color {
+            try connection.run("UPDATE workspaces SET color = ? WHERE id = ?",
+                               [color.map(SQLiteValue.text) ?? .null, .integer(id)])
+        }
+        if let metadata {
+            try connection.run("UPDATE workspaces SET metadata = ? WHERE id = ?", [.text(metadata), .integer(id)])
+        }
+        try connection.run("UPDATE workspaces SET updated_at = ? WHERE id = ?", [.integer(now), .integer(id)])
+    }
+
+    /// Deletes a workspace with everything in it (records, members, keys bound to it,
+    /// allow-list entries, invitations, idempotency keys, undelivered events) in the
+    /// caller's transaction.
+    public func deleteWorkspace(id: Int64) throws(SQLiteError) {
+        try connection.run("DELETE FROM outbox WHERE workspace_id = ?", [.integer(id)])
+        try connection.run("DELETE FROM workspace_requests WHERE workspace_id = ?", [.integer(id)])
+        try connection.run("UPDATE users SET main_workspace_id = NULL WHERE main_workspace_id = ?", [.integer(id)])
+        try connection.run("DELETE FROM workspaces WHERE id = ?", [.integer(id)])
+    }
+
+    public func createInvitation(workspaceID: Int64, email: String, role: String, token: String, invitedBy: Int64,
+                                 expiresAt: Int64, now: Int64) throws(SQLiteError) -> InvitationRow {
+        try connection.run("""
+            INSERT INTO invitations (workspace_id, email, role, token, status, invited_by, expires_at, created_at, updated_at)
+            VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)
+            """, [.integer(workspaceID), .text(email), .text(role), .text(token), .integer(invitedBy),
+                  .integer(expiresAt), .integer(now), .integer(now)])
+        return InvitationRow(id: connection.lastInsertRowID, workspaceID: workspaceID, email: email, role: role,
+                             token: token, status: "pending", invitedBy: invitedBy, expiresAt: expiresAt, createdAt: now)
+    }
+
+    public func setInvitationStatus(id: Int64, status: String, now: Int64) throws(SQLiteError) {
+        try connection.run("UPDATE invitations SET status = ?, updated_at = ? WHERE id = ?",
+                           [.text(status), .integer(now), .integer(id)])
+    }
+
+    /// A fresh token and expiry; the old token stops working.
+    public func renewInvitation(id: Int64, token: String, expiresAt: Int64, now: Int64) throws(SQLiteError) {
+        try connection.run(
+            "UPDATE invitations SET token = ?, expires_at = ?, status = 'pending', updated_at = ? WHERE id = ?",
+            [.text(token), .integer(expiresAt), .integer(now), .integer(id)])
+    }
+
+    public func addMember(workspaceID: Int64, userID: Int64, role: String, now: Int64) throws -> MemberRow {
+        do {
+            try connection.run("INSERT INTO members (workspace_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)",
+                               [.integer(workspaceID), .integer(userID), .text(role), .integer(now)])
+        } catch let error where error.isConstraintViolation {
+            throw StoreError.conflict("member")
+        }
+        guard let member = try reader.member(id: connection.lastInsertRowID, workspaceID: workspaceID) else {
+            throw StoreError.notFound
+        }
+        return member
+    }
+
+    public func setMemberRole(memberID: Int64, role: String) throws(SQLiteError) {
+        try connection.run("UPDATE members SET role = ? WHERE id = ?", [.text(role), .integer(memberID)])
+    }
+
+    public func removeMember(memberID: Int64) throws(SQLiteError) {
+        try connection.run("DELETE FROM members WHERE id = ?", [.integer(memberID)])
+    }
+
+    /// Makes `newOwnerID` the owner and the previous owner an admin; the previous owner loses
+    /// the workspace as their main one.
+    public func transferOwnership(workspaceID: Int64, from oldOwnerID: Int64, to newOwnerID: Int64, now: Int64)
+        throws(SQLiteError)
+    {
+        try connection.run("UPDATE members SET role = 'admin' WHERE workspace_id = ? AND user_id = ?",
+                           [.integer(workspaceID), .integer(oldOwnerID)])
+        try connection.run("UPDATE members SET role = 'owner' WHERE workspace_id = ? AND user_id = ?",
+                           [.integer(workspaceID), .integer(newOwnerID)])
+        try connection.run("UPDATE workspaces SET owner_id = ?, updated_at = ? WHERE id = ?",
+                           [.integer(newOwnerID), .integer(now), .integer(workspaceID)])
+        try connection.run("UPDATE users SET main_workspace_id = NULL, updated_at = ? WHERE id = ? AND main_workspace_id = ?",
+                           [.integer(now), .integer(oldOwnerID), .integer(workspaceID)])
+    }
+
+    /// One audit entry, in the same transaction as the change it records.
+    public func audit(workspaceID: Int64, action: String, actor: AuditActor, target: String, now: Int64)
+        throws(SQLiteError)
+    {
+        let statement = try connection.prepare("""
+            INSERT INTO audit_log (workspace_id, action, actor_user_id, credential, key_id, target, ip, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        defer { statement.reset() }
+        try statement.bind([.integer(workspaceID), .text(action), actor.userID.map(SQLiteValue.integer) ?? .null,
+                            actor.credential.map(SQLiteValue.text) ?? .null, actor.keyID.map(SQLiteValue.integer) ?? .null,
+                            .text(target), actor.ip.map(SQLiteValue.text) ?? .null, .integer(now)])
+        _ = try statement.step()
+    }
+
+    /// Adds collected request counts (workspace, UTC day, count).
+    public func addRequestCounts(_ counts: [(workspaceID: Int64, day: Int64, count: Int64)]) throws(SQLiteError) {
+        for entry in counts {
+            try connection.run("""
+                INSERT INTO workspace_requests (workspace_id, day, count) VALUES (?, ?, ?)
+                ON CONFLICT (workspace_id, day) DO UPDATE SET count = count + excluded.count
+                """, [.integer(entry.workspaceID), .integer(entry.day), .integer(entry.count)])
+        }
+    }
+}
