@@ -72,12 +72,14 @@ def memtest(port, pid, n, path, headers=()):
 class Atrium:
     name = "atrium"
 
+    extra_args = []
+
     def __init__(self, port):
         self.port = port
         self.dir = tempfile.mkdtemp(prefix="atrium-bench-")
         self.proc = subprocess.Popen(
             [ATRIUM, "serve", "--port", str(port), "--data-dir", self.dir, "--access-log", "false",
-             "--password-iterations", "1000", "--max-connections", "30000"],
+             "--password-iterations", "1000", "--max-connections", "30000"] + self.extra_args,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(port)
         base = f"http://127.0.0.1:{port}"
@@ -89,12 +91,17 @@ class Atrium:
         for name in ("Second", "Third"):
             http("POST", base + "/v1/workspaces", {"name": name}, auth)
         self.key = http("POST", base + "/v1/api-keys", {"name": "bench", "mode": "full"}, auth)["secret"]
+        seed_records(port, self.key, self.workspace)
 
     def routes(self):
+        key = f"Authorization: Bearer {self.key}"
+        workspace = f"X-Workspace-ID: {self.workspace}"
         return {
             "healthz": ("/healthz", []),
-            "me_key": ("/v1/me", [f"Authorization: Bearer {self.key}"]),
+            "me_key": ("/v1/me", [key]),
             "me_jwt": ("/v1/me", [f"Authorization: Bearer {self.jwt}"]),
+            "records": ("/v1/collections/items/records?limit=20", [key, workspace]),
+            "post": ("/v1/collections/items/records", [key, workspace]),
         }
 
     def stop(self):
@@ -133,11 +140,16 @@ class Reference:
                                      stderr=subprocess.DEVNULL)
         wait_port(port, timeout=120)
         self.key = open(env["KEY_FILE"]).read().strip()
+        self.workspace = open(env["KEY_FILE"] + ".workspace").read().strip()
 
     def routes(self):
+        key = f"Authorization: Bearer {self.key}"
+        workspace = f"X-Workspace-ID: {self.workspace}"
         return {
             "healthz": ("/healthz", []),
-            "me_key": ("/v1/me", [f"Authorization: Bearer {self.key}"]),
+            "me_key": ("/v1/me", [key]),
+            "records": ("/v1/collections/items/records?limit=20", [key, workspace]),
+            "post": ("/v1/collections/items/records", [key, workspace]),
         }
 
     def stop(self):
@@ -149,12 +161,44 @@ class Reference:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def seed_records(port, key, workspace, count=1000):
+    """1,000 records of about 150 bytes in collection `items`, like the reference's seed."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    for n in range(count):
+        body = json.dumps({"data": {"title": f"Item {n}", "status": "open", "priority": n % 5, "tags": ["seed", "bench"],
+                                    "assignee": "user1@example.com", "estimate": 2.5, "done": False,
+                                    "ref": f"ITEM-{n:06d}"}})
+        conn.request("POST", "/v1/collections/items/records", body,
+                     {"Authorization": "Bearer " + key, "X-Workspace-ID": str(workspace),
+                      "Content-Type": "application/json"})
+        resp = conn.getresponse()
+        resp.read()
+        if resp.status != 201:
+            raise RuntimeError(f"seeding failed: {resp.status}")
+    conn.close()
+
+
+class AtriumOneTransactionPerWrite(Atrium):
+    """The same server with group commit off (--commit-batch 1), for the POST comparison."""
+    name = "atrium-no-group-commit"
+    extra_args = ["--commit-batch", "1"]
+
+    def routes(self):
+        return {"post": super().routes()["post"]}
+
+
+POST_SCRIPT = os.path.join(SHARED_BENCH, "wrk", "post_record.lua")
+
 CASES = [  # (label, route, connections)
     ("GET /healthz c64", "healthz", 64),
     ("GET /healthz c256", "healthz", 256),
     ("GET /healthz c1", "healthz", 1),
     ("GET /v1/me (API key) c64", "me_key", 64),
     ("GET /v1/me (JWT) c64", "me_jwt", 64),
+    ("GET records?limit=20 (key) c64", "records", 64),
+    ("POST record (durable) c64", "post", 64),
+    ("POST record (durable) c1", "post", 1),
 ]
 
 
@@ -168,15 +212,17 @@ def run_server(cls, port, duration, conns_for_mem):
                 continue
             path, headers = routes[route]
             url = f"http://127.0.0.1:{port}{path}"
-            wrk(url, conns, 3, headers)
-            results[label] = wrk(url, conns, duration, headers)
+            script = POST_SCRIPT if route == "post" else None
+            if script is None:
+                wrk(url, conns, 3, headers)
+            results[label] = wrk(url, conns, duration, headers, script=script)
         for route, (path, headers) in routes.items():
             try:
                 urllib.request.urlopen(urllib.request.Request(
                     f"http://127.0.0.1:{port}{path}", headers=dict(h.split(": ", 1) for h in headers)), timeout=5).read()
             except Exception:
                 pass
-        if conns_for_mem:
+        if conns_for_mem and "healthz" in routes:
             results["memory"] = memtest(port, server.proc.pid, conns_for_mem, "/healthz")
     finally:
         server.stop()
@@ -197,6 +243,7 @@ def main():
     servers = [Atrium]
     if not args.skip_reference and Reference.build():
         servers.append(Reference)
+    servers.append(AtriumOneTransactionPerWrite)
     rounds = {s.name: [] for s in servers}
     for r in range(args.rounds):
         for i, cls in enumerate(servers):
@@ -223,6 +270,13 @@ def main():
         bad = [rd[label] for rd in rounds["atrium"] if rd.get(label, {}).get("non2xx")]
         if bad:
             print(f"   WARNING: atrium answered non-2xx responses in {label}: {bad}")
+    single = [rd.get("POST record (durable) c64", {}).get("rps") for rd in rounds.get("atrium-no-group-commit", [])]
+    grouped = median("atrium", "POST record (durable) c64", "rps")
+    single = [v for v in single if v]
+    if single and grouped:
+        one = statistics.median(single)
+        print(f"durable creates/s, c64: group commit {grouped:.0f} vs one transaction per request {one:.0f}"
+              f" = {grouped / one:.1f}x")
     for name in rounds:
         mems = [rd["memory"]["kb_per_conn"] for rd in rounds[name] if "kb_per_conn" in rd.get("memory", {})]
         if mems:

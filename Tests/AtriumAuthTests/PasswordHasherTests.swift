@@ -117,7 +117,7 @@ import Testing
         let dummy = median { hasher.verifyDummy("wrong") }
         let ratio = Double(dummy.components.attoseconds / 1_000_000 + dummy.components.seconds * 1_000_000_000_000)
             / Double(real.components.attoseconds / 1_000_000 + real.components.seconds * 1_000_000_000_000)
-        // Generous bounds: the machine is shared, but a dummy that skipped the KDF would be ~1000x faster.
-        #expect(ratio > 0.3 && ratio < 3.0, "dummy/verify time ratio \(ratio)")
+        // Not a speed test: a dummy that skipped the KDF would be ~1000x faster; bounds are wide for shared CI.
+        #expect(ratio > 0.1 && ratio < 10.0, "dummy/verify time ratio \(ratio)")
     }
 }
