@@ -43,17 +43,14 @@ extension StoreReader {
             filterSQL += " AND data -> \(field) = ?\(5 + index * 2)))"
         }
         let firstWorkspaceParameter = 4 + filters.count * 2
+        // Each term is an index range of (workspace_id, collection, id), already in id order,
+        // so SQLite merges the terms (MERGE (UNION ALL)) without sorting and stops at LIMIT.
         func term(_ parameter: Int) -> String {
             "SELECT \(Self.recordColumns) FROM records WHERE workspace_id = ?\(parameter) AND collection = ?1"
-                + " AND id < ?2\(filterSQL) ORDER BY id DESC LIMIT ?3"
+                + " AND id < ?2\(filterSQL)"
         }
-        let sql: String
-        if terms == 1 {
-            sql = term(firstWorkspaceParameter)
-        } else {
-            sql = (0..<terms).map { "SELECT * FROM (\(term(firstWorkspaceParameter + $0)))" }
-                .joined(separator: " UNION ALL ") + " ORDER BY id DESC LIMIT ?3"
-        }
+        let sql = (0..<terms).map { term(firstWorkspaceParameter + $0) }.joined(separator: " UNION ALL ")
+            + " ORDER BY id DESC LIMIT ?3"
         let statement = try connection.prepare(sql)
         defer { statement.reset() }
         try statement.bind(collection, at: 1)

@@ -143,3 +143,28 @@ struct StoreTests {
         #expect(try count("missing", "a") == 0)
     }
 }
+
+@Suite("Fan-out query plan")
+struct FanOutPlanTests {
+    /// A fan-out page must merge per-workspace index ranges, never sort them: a sort would
+    /// read every record of every workspace on each page.
+    @Test("fan-out merges index ranges without a sort")
+    func fanOutPlan() throws {
+        let directory = NSTemporaryDirectory() + "atrium-plan-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let store = try Store(dataDirectory: directory, synchronous: .normal, readerCount: 1)
+        defer { store.close() }
+        let columns = "id, workspace_id, collection, data, version, created_by, created_at, updated_at"
+        let terms = (0..<4).map { "SELECT \(columns) FROM records WHERE workspace_id = \($0 + 1) AND collection = 'c' AND id < 100" }
+        let sql = terms.joined(separator: " UNION ALL ") + " ORDER BY id DESC LIMIT 21"
+        let plan = try store.database.read { connection in
+            try connection.query("EXPLAIN QUERY PLAN " + sql).map { row -> String in
+                if case .text(let detail) = row.last ?? .null { return detail }
+                return ""
+            }
+        }
+        #expect(plan.contains { $0.contains("MERGE (UNION ALL)") })
+        #expect(!plan.contains { $0.contains("TEMP B-TREE") }, "\(plan)")
+        #expect(plan.filter { $0.contains("USING INDEX records_by_collection") }.count == 4)
+    }
+}
