@@ -24,6 +24,8 @@ final class EventLoop: @unchecked Sendable {
     private let inbox = Mutex<[Completion]>([])
     private let shutdownRequested = Atomic<Bool>(false)
     private let stopRequested = Atomic<Bool>(false)
+    /// Set by the loop once it no longer watches the listening socket.
+    let stoppedAccepting = Atomic<Bool>(false)
 
     private var connections: [Connection?] = []
     private var generationCounter: UInt32 = 0
@@ -267,6 +269,11 @@ final class EventLoop: @unchecked Sendable {
         let http10 = request.version == .http10
         let started = now
         switch shared.router.match(method: request.method, path: request.path) {
+        case .notFound where request.method == .trace:
+            var response = HTTPResponse(status: 405, headers: [("Allow", "OPTIONS")])
+            response.body = shared.renderError(405, "METHOD_NOT_ALLOWED", "TRACE is not supported.", requestID)
+            answerInline(response, id: requestID, method: request.method, routeIndex: -1, template: nil,
+                         started: started, headOnly: false, keepAlive: keepAlive, http10: http10, on: connection)
         case .notFound:
             if request.method == .options && request.path == "*" {
                 var response = HTTPResponse(status: 204)
@@ -457,7 +464,7 @@ final class EventLoop: @unchecked Sendable {
                 // Lingering close: shut our side, read and drop what the client still sends.
                 shutdown(connection.fd, Int32(SHUT_WR))
                 connection.draining = true
-                connection.drainDeadline = now &+ 2 * Self.nanosPerSecond
+                connection.drainDeadline = now &+ (shuttingDown ? Self.nanosPerSecond / 5 : 2 * Self.nanosPerSecond)
                 drainInput(connection)
             }
             return
@@ -545,6 +552,7 @@ final class EventLoop: @unchecked Sendable {
             listening = false
             _ = atrium_epoll_ctl(epollFD, 2, shared.listenFD, 0, 0)
         }
+        stoppedAccepting.store(true, ordering: .releasing)
         for case let connection? in connections where !connection.busy && !connection.hasPendingOutput {
             closeConnection(connection)
         }

@@ -73,6 +73,15 @@ public final class HTTPServer: Sendable {
     /// (up to the configured grace period), then every loop and worker stopped.
     public func shutdown() {
         for loop in loops { loop.beginShutdown() }
+        // Once no loop watches it, close the listening socket: the kernel then refuses new
+        // connections (and resets those still in the backlog) instead of queueing them.
+        let acceptDeadline = atrium_monotonic_ns() &+ 1_000_000_000
+        while loops.contains(where: { !$0.stoppedAccepting.load(ordering: .acquiring) })
+                && atrium_monotonic_ns() < acceptDeadline {
+            usleep(1000)
+        }
+        Glibc.shutdown(shared.listenFD, Int32(SHUT_RDWR))
+        close(shared.listenFD)
         let deadline = atrium_monotonic_ns() &+ UInt64(shared.configuration.shutdownGraceSeconds * 1e9)
         while metrics.openConnectionCount > 0 && atrium_monotonic_ns() < deadline {
             usleep(10_000)
@@ -80,6 +89,5 @@ public final class HTTPServer: Sendable {
         for loop in loops { loop.stop() }
         for thread in threads { OSThread.join(thread) }
         shared.workers.shutdown()
-        close(shared.listenFD)
     }
 }
