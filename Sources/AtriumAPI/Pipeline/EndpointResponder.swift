@@ -34,7 +34,7 @@ struct EndpointResponder: HTTPHandler {
             services.requestCounts.record(workspaceID: workspace.workspaceID)
             if response.status < 400 { response.headers.append(("X-Workspace-ID", String(workspace.workspaceID))) }
         }
-        response.logFields = Self.logFields(api)
+        if services.configuration.accessLog { response.logFields = Self.logFields(api) }
         return response
     }
 
