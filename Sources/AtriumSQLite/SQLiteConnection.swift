@@ -13,6 +13,7 @@ public final class SQLiteConnection {
     /// Opens `path` with `flags` and turns on extended result codes. No pragmas.
     init(path: String, flags: Int32, busyTimeoutMilliseconds: Int32) throws(SQLiteError) {
         var handle: OpaquePointer?
+        _ = SQLiteLibrary.configured
         let rc = sqlite3_open_v2(path, &handle, flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, nil)
         guard rc == SQLITE_OK, let handle else {
             let error = SQLiteError.current(handle, code: rc)
@@ -195,3 +196,10 @@ public final class SQLiteConnection {
 /// Confined to one thread at a time: never `Sendable`, not even by a later `@unchecked` claim.
 @available(*, unavailable)
 extension SQLiteConnection: Sendable {}
+
+/// One-time library configuration, done before the first connection opens.
+enum SQLiteLibrary {
+    static let configured: Bool = {
+        atrium_sqlite_disable_memstatus() == SQLITE_OK
+    }()
+}

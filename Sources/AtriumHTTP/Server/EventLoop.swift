@@ -39,6 +39,16 @@ final class EventLoop: @unchecked Sendable {
     private var listening = true
     private var shuttingDown = false
     private let logClock = LogClock()
+    /// Jobs dispatched during this turn of the loop, handed to their pools together at its
+    /// end: one lock and at most one wake-up per idle worker, instead of one per request.
+    private var queuedJobs: [QueuedJob] = []
+
+    private struct QueuedJob {
+        let pool: WorkerPool
+        let fd: Int32
+        let generation: UInt32
+        let work: @Sendable () -> Void
+    }
 
     init(index: Int, shared: ServerShared) throws(HTTPServerError) {
         self.index = index
@@ -126,6 +136,7 @@ final class EventLoop: @unchecked Sendable {
                     }
                 }
             }
+            submitQueuedJobs()
             if shutdownRequested.load(ordering: .acquiring) && !shuttingDown { enterShutdown() }
             if now &- lastTick >= Self.nanosPerSecond / 2 {
                 lastTick = now
@@ -321,20 +332,38 @@ final class EventLoop: @unchecked Sendable {
             let handler = route.handler
             let pool: WorkerPool
             if case .dedicatedPool(let dedicated) = route.placement { pool = dedicated } else { pool = shared.workers }
-            let accepted = pool.submit { [self] in
+            queuedJobs.append(QueuedJob(pool: pool, fd: fd, generation: generation) { [self] in
                 let response = handler.handle(request, context: context)
                 self.complete(Completion(fd: fd, generation: generation, response: response))
-            }
-            if !accepted {
-                connection.busy = false
-                connection.inflight = nil
-                var response = HTTPResponse(status: 503, headers: [("Retry-After", "1")])
-                response.body = shared.renderError(503, "UNAVAILABLE", "The server is overloaded; retry shortly.", requestID)
-                answerInline(response, id: requestID, method: request.method, routeIndex: route.index,
-                             template: route.template, started: started, headOnly: headOnly,
-                             keepAlive: keepAlive, http10: http10, on: connection)
-            }
+            })
         }
+    }
+
+    /// Hands this turn's jobs to their pools; a job a full pool refuses is answered 503.
+    private func submitQueuedJobs() {
+        while !queuedJobs.isEmpty {
+            let pool = queuedJobs[0].pool
+            let sameTail = queuedJobs.firstIndex { $0.pool !== pool } ?? queuedJobs.count
+            let group = Array(queuedJobs[0..<sameTail])
+            queuedJobs.removeFirst(sameTail)
+            let accepted = pool.submit(batch: group.map(\.work))
+            for refused in group[accepted...] { refuseOverload(fd: refused.fd, generation: refused.generation) }
+        }
+    }
+
+    private func refuseOverload(fd: Int32, generation: UInt32) {
+        let slot = Int(fd)
+        guard slot < connections.count, let connection = connections[slot], connection.generation == generation,
+              let inflight = connection.inflight else { return }
+        connection.busy = false
+        connection.inflight = nil
+        var response = HTTPResponse(status: 503, headers: [("Retry-After", "1")])
+        response.body = shared.renderError(503, "UNAVAILABLE", "The server is overloaded; retry shortly.", inflight.requestID)
+        answerInline(response, id: inflight.requestID, method: inflight.method, routeIndex: inflight.routeIndex,
+                     template: inflight.routeTemplate, started: inflight.startedAt, headOnly: inflight.headOnly,
+                     keepAlive: inflight.keepAlive, http10: inflight.http10, on: connection)
+        flush(connection)
+        finishIfDone(connection)
     }
 
     private func answerInline(

@@ -11,6 +11,8 @@ public final class WorkerPool: @unchecked Sendable {
     private var head = 0
     private var count = 0
     private var stopping = false
+    /// Threads waiting for work: a submit wakes at most this many.
+    private var idle = 0
     private var threads: [pthread_t] = []
     public let capacity: Int
     private let name: String
@@ -40,9 +42,31 @@ public final class WorkerPool: @unchecked Sendable {
         }
         queue[(head + count) % capacity] = job
         count += 1
-        lock.signal()
+        if idle > 0 { lock.signal() }
         lock.unlock()
         return true
+    }
+
+    /// Queues as many of `jobs` as fit (in order) under one lock, waking only as many idle
+    /// threads as there are new jobs; returns how many were accepted.
+    public func submit(batch jobs: [@Sendable () -> Void]) -> Int {
+        lock.lock()
+        if stopping {
+            lock.unlock()
+            return 0
+        }
+        let accepted = min(jobs.count, capacity - count)
+        for index in 0..<accepted {
+            queue[(head + count) % capacity] = jobs[index]
+            count += 1
+        }
+        if accepted >= idle {
+            if idle > 0 { lock.broadcast() }
+        } else {
+            for _ in 0..<accepted { lock.signal() }
+        }
+        lock.unlock()
+        return accepted
     }
 
     /// Runs the queued jobs, then stops every thread and waits for them.
@@ -60,7 +84,11 @@ public final class WorkerPool: @unchecked Sendable {
     private func run() {
         while true {
             lock.lock()
-            while count == 0 && !stopping { lock.wait() }
+            while count == 0 && !stopping {
+                idle += 1
+                lock.wait()
+                idle -= 1
+            }
             if count == 0 && stopping {
                 lock.unlock()
                 return
