@@ -13,6 +13,8 @@ public struct AtriumConfiguration: Sendable {
     public var jwtPreviousSecret: String?
     public var accessTokenTTLSeconds: Int64 = 900
     public var refreshTokenTTLSeconds: Int64 = 30 * 86400
+    /// How long an invitation stays pending (api.md §5: 7 days).
+    public var invitationTTLSeconds: Int64 = 7 * 86400
     public var requireWorkspace = false
     public var allowSignup = true
     public var webhookAllowPrivate = false

@@ -19,6 +19,7 @@ public enum ConfigurationLoader {
         ("jwt-previous-secret", { c, v throws(ConfigurationError) in c.jwtPreviousSecret = try secret(v, "jwt-previous-secret") }),
         ("access-token-ttl", { c, v throws(ConfigurationError) in c.accessTokenTTLSeconds = Int64(try integer(v, "access-token-ttl", 1...86400)) }),
         ("refresh-token-ttl", { c, v throws(ConfigurationError) in c.refreshTokenTTLSeconds = Int64(try integer(v, "refresh-token-ttl", 60...(365 * 86400))) }),
+        ("invitation-ttl", { c, v throws(ConfigurationError) in c.invitationTTLSeconds = Int64(try integer(v, "invitation-ttl", 1...(365 * 86400))) }),
         ("require-workspace", { c, v throws(ConfigurationError) in c.requireWorkspace = try boolean(v, "require-workspace") }),
         ("allow-signup", { c, v throws(ConfigurationError) in c.allowSignup = try boolean(v, "allow-signup") }),
         ("webhook-allow-private", { c, v throws(ConfigurationError) in c.webhookAllowPrivate = try boolean(v, "webhook-allow-private") }),

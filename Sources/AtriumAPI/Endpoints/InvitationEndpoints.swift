@@ -6,7 +6,6 @@ import AtriumStore
 
 /// Invitations (api.md §5): invite, list one's own, accept, resend, revoke.
 enum InvitationEndpoints {
-    static let lifetime: Int64 = 7 * 86_400_000
     static let hour: Int64 = 3_600_000
 
     static func all() -> [Endpoint] {
@@ -56,6 +55,7 @@ enum InvitationEndpoints {
         let now = request.now
         let services = request.services
         let token = newToken()
+        let lifetime = services.configuration.invitationTTLSeconds * 1000
         let invitation = try services.store.write { writer -> InvitationRow in
             let (_, plan) = try FeatureGate.ownerPlan(of: workspaceID, services: services, reader: writer.reader)
             if let invitee = try writer.reader.user(email: email),
@@ -170,6 +170,7 @@ enum InvitationEndpoints {
         let actor = request.actor
         let now = request.now
         let token = newToken()
+        let lifetime = request.services.configuration.invitationTTLSeconds * 1000
         let invitation = try request.services.store.write { writer -> InvitationRow in
             let invitation = try managed(id, principal: principal, selector: selector, reader: writer.reader)
             guard invitation.status == "pending" else {
