@@ -73,6 +73,7 @@ class Atrium:
     name = "atrium"
 
     extra_args = []
+    seed_fan_out = True
 
     def __init__(self, port):
         self.port = port
@@ -92,6 +93,8 @@ class Atrium:
             http("POST", base + "/v1/workspaces", {"name": name}, auth)
         self.key = http("POST", base + "/v1/api-keys", {"name": "bench", "mode": "full"}, auth)["secret"]
         seed_records(port, self.key, self.workspace)
+        if self.seed_fan_out:
+            self.fan_key, self.fan_workspace = seed_fan_out(base)
 
     def routes(self):
         key = f"Authorization: Bearer {self.key}"
@@ -102,6 +105,10 @@ class Atrium:
             "me_jwt": ("/v1/me", [f"Authorization: Bearer {self.jwt}"]),
             "records": ("/v1/collections/items/records?limit=20", [key, workspace]),
             "post": ("/v1/collections/items/records", [key, workspace]),
+            "fan_one": (f"/v1/collections/items/records?limit=20&workspace_id={self.fan_workspace}",
+                        [f"Authorization: Bearer {self.fan_key}"]),
+            "fan_all": ("/v1/collections/items/records?limit=20&workspaces=all",
+                        [f"Authorization: Bearer {self.fan_key}"]),
         }
 
     def stop(self):
@@ -179,13 +186,36 @@ def seed_records(port, key, workspace, count=1000):
     conn.close()
 
 
+def seed_fan_out(base, workspaces=100, per_workspace=20):
+    """A second account with 100 workspaces of 20 records each, for the fan-out figure."""
+    import http.client
+    signup = http("POST", base + "/v1/auth/signup", {"email": "fan@example.com", "password": "bench password", "name": "Fan"})
+    auth = {"Authorization": "Bearer " + signup["access_token"]}
+    ids = [signup["workspace"]["id"]]
+    for n in range(workspaces - 1):
+        ids.append(http("POST", base + "/v1/workspaces", {"name": f"W{n}"}, auth)["id"])
+    key = http("POST", base + "/v1/api-keys", {"name": "fan", "mode": "full"}, auth)["secret"]
+    host, port = base.split("//")[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    for round_ in range(per_workspace):
+        for ws in ids:
+            conn.request("POST", "/v1/collections/items/records", json.dumps({"data": {"n": round_, "ws": ws}}),
+                         {"Authorization": "Bearer " + key, "X-Workspace-ID": str(ws), "Content-Type": "application/json"})
+            r = conn.getresponse()
+            r.read()
+    conn.close()
+    return key, ids[0]
+
+
 class AtriumOneTransactionPerWrite(Atrium):
     """The same server with group commit off (--commit-batch 1), for the POST comparison."""
     name = "atrium-no-group-commit"
     extra_args = ["--commit-batch", "1"]
+    seed_fan_out = False
 
     def routes(self):
-        return {"post": super().routes()["post"]}
+        key = f"Authorization: Bearer {self.key}"
+        return {"post": ("/v1/collections/items/records", [key, f"X-Workspace-ID: {self.workspace}"])}
 
 
 POST_SCRIPT = os.path.join(SHARED_BENCH, "wrk", "post_record.lua")
@@ -197,6 +227,8 @@ CASES = [  # (label, route, connections)
     ("GET /v1/me (API key) c64", "me_key", 64),
     ("GET /v1/me (JWT) c64", "me_jwt", 64),
     ("GET records?limit=20 (key) c64", "records", 64),
+    ("GET records, 1 of 100 workspaces c64", "fan_one", 64),
+    ("GET records, workspaces=all (100) c64", "fan_all", 64),
     ("POST record (durable) c64", "post", 64),
     ("POST record (durable) c1", "post", 1),
 ]
