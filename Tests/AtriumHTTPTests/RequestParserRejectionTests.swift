@@ -55,6 +55,7 @@ let parserRejections: [ParserRejection] = [
     reject("HTTP/0.9", "GET / HTTP/0.9\r\nHost: a\r\n\r\n", 505, .unsupportedVersion),
     reject("CONNECT", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 501, .connectNotImplemented),
     reject("* with GET", "GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400, .asteriskFormWithoutOptions),
+    reject("bracket in the path", "GET /a[1] HTTP/1.1\r\nHost: a\r\n\r\n", 400, .invalidRequestTarget),
     reject("non-ASCII byte in target", Array("GET /caf".utf8) + [0xC3, 0xA9] + Array(" HTTP/1.1\r\nHost: a\r\n\r\n".utf8), 400, .invalidRequestTarget),
     reject("fragment in target", "GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n", 400, .invalidRequestTarget),
     reject("invalid percent escape", "GET /a%zz HTTP/1.1\r\nHost: a\r\n\r\n", 400, .invalidRequestTarget),

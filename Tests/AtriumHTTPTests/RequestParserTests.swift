@@ -35,6 +35,10 @@ let parserAcceptances: [ParserAcceptance] = [
         #expect(requests.first?.path == "/a/b%20c")
         #expect(requests.first?.query == "x=1&y=%2F&z=/?q")
     },
+    accept("brackets in the query", "GET /r?filter[kind]=x HTTP/1.1\r\nHost: h\r\n\r\n") { requests in
+        #expect(requests[0].path == "/r")
+        #expect(requests[0].query == "filter[kind]=x")
+    },
     accept("empty query", "GET /a? HTTP/1.1\r\nHost: h\r\n\r\n") { requests in
         #expect(requests.first?.path == "/a")
         #expect(requests.first?.query == "")

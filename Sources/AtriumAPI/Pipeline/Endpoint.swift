@@ -18,8 +18,11 @@ public struct Endpoint: Sendable {
 
     /// Which workspace the operation acts in before its handler runs (api.md §3).
     public enum Scope: Sendable {
-        /// Not workspace-scoped (or the handler resolves rows itself).
+        /// Not workspace-scoped.
         case none
+        /// A call on one row: the handler resolves the row's workspace (`authorizeRow`); the
+        /// pipeline checks the selector's syntax first.
+        case row
         /// The workspace named by `X-Workspace-ID`/`workspace_id`, or the main one.
         case selected(PermissionSet)
         /// The workspace named by a path parameter.

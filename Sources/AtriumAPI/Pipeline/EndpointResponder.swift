@@ -44,11 +44,18 @@ struct EndpointResponder: HTTPHandler {
         api.principal = principal
         api.keyRow = keyRow
         if endpoint.access == .session && !principal.isSession { throw APIError.sessionRequired }
+        if let malformed = api.query.malformedName, malformed != "workspace_id", malformed != "workspaces" {
+            throw APIError.invalidParameter(malformed)
+        }
         let lookup = StoreTenancyLookup(reader: reader)
         let requireWorkspace = services.configuration.requireWorkspace
         switch endpoint.scope {
         case .none:
             break
+        case .row:
+            // The workspace comes from the row, but a malformed selector is a 400 before any
+            // row is looked up, so the answer never depends on whether the row exists.
+            if principal.apiKey?.mode != .workspace { _ = try WorkspaceResolver.explicitSelection(api.selector) }
         case .selected(let permission):
             api.workspace = try WorkspaceResolver.resolve(
                 principal: principal, selector: api.selector, requireWorkspace: requireWorkspace, needs: permission,

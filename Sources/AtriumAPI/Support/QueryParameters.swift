@@ -18,18 +18,33 @@ public struct QueryParameters: Sendable {
             let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let rawName = pieces[0].replacingPlus
             let rawValue = pieces.count > 1 ? pieces[1].replacingPlus : ""
-            guard let name = PercentDecoding.decode(rawName[...]) else {
-                if malformed == nil { malformed = "query" }
-                continue
-            }
-            guard let value = PercentDecoding.decode(rawValue[...]) else {
-                if malformed == nil { malformed = name }
-                continue
-            }
+            // A name or value that is not valid percent-encoded UTF-8 is kept, decoded lossily
+            // (so a workspace selector fails its syntax rule), and remembered: the request is
+            // refused rather than served as if the parameter were absent.
+            let decodedName = PercentDecoding.decode(rawName[...])
+            let decodedValue = PercentDecoding.decode(rawValue[...])
+            let name = decodedName ?? Self.lossy(rawName)
+            let value = decodedValue ?? Self.lossy(rawValue)
+            if malformed == nil && (decodedName == nil || decodedValue == nil) { malformed = name }
             pairs.append((name, value))
         }
         self.pairs = pairs
         self.malformedName = malformed
+    }
+
+    /// `%HH` decoded byte by byte, invalid UTF-8 replaced by U+FFFD.
+    private static func lossy(_ raw: String) -> String {
+        var bytes: [UInt8] = []
+        var iterator = raw.utf8.makeIterator()
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
+               let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) {
+                bytes.append(value)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public func values(_ name: String) -> [String] {

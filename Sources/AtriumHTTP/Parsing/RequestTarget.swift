@@ -114,13 +114,16 @@ enum RequestTarget {
         return start..<target.count
     }
 
-    /// Accepts one pchar, "/" (or also "?" in a query), or a whole %HH escape, and moves past it.
+    /// Accepts one pchar, "/" (or also "?", "[" and "]" in a query), or a whole %HH escape, and
+    /// moves past it. Brackets are gen-delims that RFC 3986 wants escaped, but browsers and
+    /// curl send `filter[field]=value` as it is, and they cannot change how a request frames.
     @inline(__always)
     private static func check(
         _ target: UnsafeBufferPointer<UInt8>, at i: inout Int, allowingQuestionMark: Bool
     ) throws(HTTPParseError) {
         let b = target[i]
-        if HTTPBytes.isPathByte(b) || b == HTTPBytes.slash || (allowingQuestionMark && b == HTTPBytes.question) {
+        if HTTPBytes.isPathByte(b) || b == HTTPBytes.slash
+            || (allowingQuestionMark && (b == HTTPBytes.question || b == 0x5B || b == 0x5D)) {
             i += 1
             return
         }
