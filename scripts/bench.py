@@ -82,6 +82,13 @@ class Atrium:
             [ATRIUM, "serve", "--port", str(port), "--data-dir", self.dir, "--access-log", "false",
              "--password-iterations", "1000", "--max-connections", "30000"] + self.extra_args,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            self.seed(port)
+        except BaseException:
+            self.stop()
+            raise
+
+    def seed(self, port):
         wait_port(port)
         base = f"http://127.0.0.1:{port}"
         signup = http("POST", base + "/v1/auth/signup",
@@ -170,8 +177,8 @@ class Reference:
 
 def seed_records(port, key, workspace, count=1000):
     """1,000 records of about 150 bytes in collection `items`, like the reference's seed."""
-    import http.client
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    import http.client as httpclient
+    conn = httpclient.HTTPConnection("127.0.0.1", port, timeout=30)
     for n in range(count):
         body = json.dumps({"data": {"title": f"Item {n}", "status": "open", "priority": n % 5, "tags": ["seed", "bench"],
                                     "assignee": "user1@example.com", "estimate": 2.5, "done": False,
@@ -188,7 +195,7 @@ def seed_records(port, key, workspace, count=1000):
 
 def seed_fan_out(base, workspaces=100, per_workspace=20):
     """A second account with 100 workspaces of 20 records each, for the fan-out figure."""
-    import http.client
+    import http.client as httpclient
     signup = http("POST", base + "/v1/auth/signup", {"email": "fan@example.com", "password": "bench password", "name": "Fan"})
     auth = {"Authorization": "Bearer " + signup["access_token"]}
     ids = [signup["workspace"]["id"]]
@@ -196,7 +203,7 @@ def seed_fan_out(base, workspaces=100, per_workspace=20):
         ids.append(http("POST", base + "/v1/workspaces", {"name": f"W{n}"}, auth)["id"])
     key = http("POST", base + "/v1/api-keys", {"name": "fan", "mode": "full"}, auth)["secret"]
     host, port = base.split("//")[1].split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn = httpclient.HTTPConnection(host, int(port), timeout=30)
     for round_ in range(per_workspace):
         for ws in ids:
             conn.request("POST", "/v1/collections/items/records", json.dumps({"data": {"n": round_, "ws": ws}}),

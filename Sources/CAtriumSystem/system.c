@@ -64,7 +64,7 @@ int atrium_accept(int listen_fd, char *addr_out, int addr_len) {
     return fd;
 }
 
-int atrium_listen(const char *host, int port, int backlog) {
+int atrium_listen(const char *host, int port, int backlog, int probe_exclusive) {
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
@@ -74,10 +74,23 @@ int atrium_listen(const char *host, int port, int backlog) {
     snprintf(portbuf, sizeof portbuf, "%d", port);
     int rc = getaddrinfo(host, portbuf, &hints, &res);
     if (rc != 0 || !res) return -EADDRNOTAVAIL;
+    int one = 1;
+    if (port != 0 && probe_exclusive) {
+        /* SO_REUSEPORT would let a second server share the port silently; a plain bind first
+           makes "address in use" an error, as users expect. */
+        int probe = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (probe >= 0) {
+            setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+            if (bind(probe, res->ai_addr, res->ai_addrlen) < 0) {
+                int e = errno; close(probe); freeaddrinfo(res); return -e;
+            }
+            close(probe);
+        }
+    }
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) { int e = errno; freeaddrinfo(res); return -e; }
-    int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, backlog) < 0) {
         int e = errno; close(fd); freeaddrinfo(res); return -e;
     }

@@ -21,6 +21,8 @@ final class EventLoop: @unchecked Sendable {
     private let shared: ServerShared
     private let epollFD: Int32
     private let wakeFD: Int32
+    /// This loop's own listening socket.
+    private let listenFD: Int32
     private let inbox = Mutex<[Completion]>([])
     private let shutdownRequested = Atomic<Bool>(false)
     private let stopRequested = Atomic<Bool>(false)
@@ -63,7 +65,8 @@ final class EventLoop: @unchecked Sendable {
         guard atrium_epoll_ctl(epollFD, 0, wakeFD, atrium_epollin, Self.wakeToken) == 0 else {
             throw HTTPServerError(operation: "epoll_ctl(eventfd)", errno: errno)
         }
-        guard atrium_epoll_ctl(epollFD, 0, shared.listenFD, atrium_epollin | atrium_epollexclusive, Self.listenToken) == 0 else {
+        listenFD = shared.listenFDs[index]
+        guard atrium_epoll_ctl(epollFD, 0, listenFD, atrium_epollin, Self.listenToken) == 0 else {
             throw HTTPServerError(operation: "epoll_ctl(listen)", errno: errno)
         }
         refreshDate()
@@ -155,7 +158,7 @@ final class EventLoop: @unchecked Sendable {
         guard listening else { return }
         var address = [CChar](repeating: 0, count: 64)
         for _ in 0..<64 {
-            let fd = address.withUnsafeMutableBufferPointer { atrium_accept(shared.listenFD, $0.baseAddress, 64) }
+            let fd = address.withUnsafeMutableBufferPointer { atrium_accept(listenFD, $0.baseAddress, 64) }
             if fd < 0 { return }
             let client = address.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
             if shared.metrics.openConnectionCount >= shared.configuration.maxConnections {
@@ -579,7 +582,7 @@ final class EventLoop: @unchecked Sendable {
         shuttingDown = true
         if listening {
             listening = false
-            _ = atrium_epoll_ctl(epollFD, 2, shared.listenFD, 0, 0)
+            _ = atrium_epoll_ctl(epollFD, 2, listenFD, 0, 0)
         }
         stoppedAccepting.store(true, ordering: .releasing)
         for case let connection? in connections where !connection.busy && !connection.hasPendingOutput {

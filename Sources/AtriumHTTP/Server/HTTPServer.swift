@@ -22,17 +22,19 @@ final class ServerShared: Sendable {
     let router: Router
     let metrics: HTTPMetrics
     let workers: WorkerPool
-    let listenFD: Int32
+    /// One listening socket per event loop, all on the same port (SO_REUSEPORT): the kernel
+    /// spreads connections evenly, so no loop takes a burst of accepts meant for all.
+    let listenFDs: [Int32]
     let renderError: HTTPErrorRenderer
     let logSink: LogSink
 
     init(configuration: HTTPServerConfiguration, router: Router, metrics: HTTPMetrics, workers: WorkerPool,
-         listenFD: Int32, renderError: @escaping HTTPErrorRenderer, logSink: LogSink) {
+         listenFDs: [Int32], renderError: @escaping HTTPErrorRenderer, logSink: LogSink) {
         self.configuration = configuration
         self.router = router
         self.metrics = metrics
         self.workers = workers
-        self.listenFD = listenFD
+        self.listenFDs = listenFDs
         self.renderError = renderError
         self.logSink = logSink
     }
@@ -53,16 +55,28 @@ public final class HTTPServer: Sendable {
         configuration: HTTPServerConfiguration, router: Router,
         renderError: @escaping HTTPErrorRenderer, logSink: LogSink = LogSink()
     ) throws(HTTPServerError) {
-        let fd = atrium_listen(configuration.host, Int32(configuration.port), 4096)
-        guard fd >= 0 else { throw HTTPServerError(operation: "listen on \(configuration.host):\(configuration.port)", errno: -fd) }
-        port = Int(atrium_local_port(fd))
+        let loopCount = max(1, configuration.eventLoopCount)
+        let first = atrium_listen(configuration.host, Int32(configuration.port), 4096, 1)
+        guard first >= 0 else {
+            throw HTTPServerError(operation: "listen on \(configuration.host):\(configuration.port)", errno: -first)
+        }
+        port = Int(atrium_local_port(first))
+        var listenFDs = [first]
+        for _ in 1..<loopCount {
+            let fd = atrium_listen(configuration.host, Int32(port), 4096, 0)
+            guard fd >= 0 else {
+                for open in listenFDs { close(open) }
+                throw HTTPServerError(operation: "listen on \(configuration.host):\(port)", errno: -fd)
+            }
+            listenFDs.append(fd)
+        }
         metrics = HTTPMetrics(templates: router.routes.map { "\($0.method.rawValue) \($0.template)" })
         let workers = WorkerPool(name: "atrium-worker", threadCount: configuration.workerThreadCount,
                                  capacity: configuration.workerQueueCapacity)
         shared = ServerShared(configuration: configuration, router: router, metrics: metrics, workers: workers,
-                              listenFD: fd, renderError: renderError, logSink: logSink)
+                              listenFDs: listenFDs, renderError: renderError, logSink: logSink)
         var loops: [EventLoop] = []
-        for index in 0..<max(1, configuration.eventLoopCount) {
+        for index in 0..<loopCount {
             loops.append(try EventLoop(index: index, shared: shared))
         }
         self.loops = loops
@@ -73,15 +87,17 @@ public final class HTTPServer: Sendable {
     /// (up to the configured grace period), then every loop and worker stopped.
     public func shutdown() {
         for loop in loops { loop.beginShutdown() }
-        // Once no loop watches it, close the listening socket: the kernel then refuses new
+        // Once no loop watches them, close the listening sockets: the kernel then refuses new
         // connections (and resets those still in the backlog) instead of queueing them.
         let acceptDeadline = atrium_monotonic_ns() &+ 1_000_000_000
         while loops.contains(where: { !$0.stoppedAccepting.load(ordering: .acquiring) })
                 && atrium_monotonic_ns() < acceptDeadline {
             usleep(1000)
         }
-        Glibc.shutdown(shared.listenFD, Int32(SHUT_RDWR))
-        close(shared.listenFD)
+        for fd in shared.listenFDs {
+            Glibc.shutdown(fd, Int32(SHUT_RDWR))
+            close(fd)
+        }
         let deadline = atrium_monotonic_ns() &+ UInt64(shared.configuration.shutdownGraceSeconds * 1e9)
         while metrics.openConnectionCount > 0 && atrium_monotonic_ns() < deadline {
             usleep(10_000)

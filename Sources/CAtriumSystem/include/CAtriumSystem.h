@@ -25,9 +25,11 @@ int atrium_eventfd_drain(int fd);
    addr_out (NUL-terminated, at most addr_len bytes) and sets TCP_NODELAY. */
 int atrium_accept(int listen_fd, char *addr_out, int addr_len);
 
-/* Creates a non-blocking listening TCP socket bound to host:port (port 0 = ephemeral);
-   returns the fd or -errno. */
-int atrium_listen(const char *host, int port, int backlog);
+/* Creates a non-blocking listening TCP socket bound to host:port (port 0 = ephemeral) with
+   SO_REUSEPORT, so each event loop can own a socket on the same port and the kernel spreads
+   new connections across them; returns the fd or -errno. With probe_exclusive, a port that
+   something else already listens on is refused (EADDRINUSE) instead of shared. */
+int atrium_listen(const char *host, int port, int backlog, int probe_exclusive);
 /* The port a bound socket listens on, or -1. */
 int atrium_local_port(int fd);
 
