@@ -13,20 +13,69 @@ extension StoreReader {
     /// Most fan-out subqueries in one statement (SQLite allows 500 compound terms).
     static let fanOutChunk = 128
 
+    /// Up to this many workspaces, a page merges one index range per workspace.
+    static let mergeThreshold = 8
+    /// Index entries a dense walk reads before it hands the rest of the page to the merge.
+    static let denseWalkBudget = 512
+
     /// A page of one collection across `workspaceIDs`, newest first, ids below `cursor`.
-    /// One workspace is one indexed range scan; several are merged by SQLite from one
-    /// ordered range scan per workspace (each stops after `limit` rows), so a page costs
-    /// one index seek per workspace plus `limit` rows, whatever the collection's size.
+    ///
+    /// Few workspaces (or filters): SQLite merges one ordered index range per workspace.
+    /// Many workspaces: walk the collection's newest ids on a covering index and keep those of
+    /// the caller's workspaces — a cost set by `limit` and by how dense the caller's rows are,
+    /// not by how many workspaces there are. Only when that walk is sparse (its budget spent
+    /// before the page fills) does the rest of the page fall back to the merge.
     public func records(workspaceIDs: [Int64], collection: String, before cursor: Int64?, limit: Int,
                         filters: [RecordFilter]) throws(SQLiteError) -> [RecordRow] {
         guard !workspaceIDs.isEmpty else { return [] }
+        if workspaceIDs.count <= Self.mergeThreshold || !filters.isEmpty {
+            return try mergedRecords(workspaceIDs: workspaceIDs, collection: collection, before: cursor, limit: limit,
+                                     filters: filters)
+        }
+        let wanted = Set(workspaceIDs)
+        var ids: [Int64] = []
+        var scanned = 0
+        var last = cursor ?? Int64.max
+        do {
+            let walk = try connection.prepare("""
+                SELECT id, workspace_id FROM records INDEXED BY records_by_collection_id
+                WHERE collection = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3
+                """)
+            defer { walk.reset() }
+            try walk.bind(collection, at: 1)
+            try walk.bind(last, at: 2)
+            try walk.bind(Int64(Self.denseWalkBudget), at: 3)
+            while try walk.step() {
+                scanned += 1
+                last = walk.int64(0)
+                if wanted.contains(walk.int64(1)) {
+                    ids.append(last)
+                    if ids.count == limit { break }
+                }
+            }
+        }
+        var rows: [RecordRow] = []
+        rows.reserveCapacity(limit)
+        for id in ids {
+            if let row = try record(id: id), wanted.contains(row.workspaceID) { rows.append(row) }
+        }
+        if rows.count < limit && scanned == Self.denseWalkBudget {
+            rows += try mergedRecords(workspaceIDs: workspaceIDs, collection: collection, before: last,
+                                      limit: limit - rows.count, filters: filters)
+        }
+        return rows
+    }
+
+    /// The merge of per-workspace index ranges (see `records`).
+    func mergedRecords(workspaceIDs: [Int64], collection: String, before cursor: Int64?, limit: Int,
+                       filters: [RecordFilter]) throws(SQLiteError) -> [RecordRow] {
         if workspaceIDs.count > Self.fanOutChunk {
             var merged: [RecordRow] = []
             var start = 0
             while start < workspaceIDs.count {
                 let chunk = Array(workspaceIDs[start..<min(start + Self.fanOutChunk, workspaceIDs.count)])
-                merged += try records(workspaceIDs: chunk, collection: collection, before: cursor, limit: limit,
-                                      filters: filters)
+                merged += try mergedRecords(workspaceIDs: chunk, collection: collection, before: cursor, limit: limit,
+                                            filters: filters)
                 start += Self.fanOutChunk
             }
             return Array(merged.sorted { $0.id > $1.id }.prefix(limit))

@@ -168,3 +168,49 @@ struct FanOutPlanTests {
         #expect(plan.filter { $0.contains("USING INDEX records_by_collection") }.count == 4)
     }
 }
+
+@Suite("Fan-out over many workspaces")
+struct ManyWorkspaceFanOutTests {
+    /// 12 workspaces of the caller among 3 of another tenant: dense pages come from the
+    /// collection walk, and a sparse stretch (700 newer foreign records) from the merge; every
+    /// page must equal the naive union, newest first, each record once, nothing foreign.
+    @Test("dense walk and sparse fallback both equal the naive union")
+    func denseAndSparse() throws {
+        let directory = NSTemporaryDirectory() + "atrium-fan-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let store = try Store(dataDirectory: directory, synchronous: .off, readerCount: 1)
+        defer { store.close() }
+        let (mine, foreign): ([Int64], [Int64]) = try store.write { writer in
+            let me = try writer.createUser(email: "me@example.com", name: "Me", passwordHash: "h", now: 1)
+            let other = try writer.createUser(email: "other@example.com", name: "O", passwordHash: "h", now: 1)
+            let mine = try (0..<12).map { try writer.createWorkspace(ownerID: me.id, name: "M\($0)", color: nil, metadata: "{}", now: 1).id }
+            let foreign = try (0..<3).map { try writer.createWorkspace(ownerID: other.id, name: "F\($0)", color: nil, metadata: "{}", now: 1).id }
+            for n in 0..<120 {
+                _ = try writer.insertRecord(workspaceID: mine[n % 12], collection: "items", data: "{}", createdBy: me.id, now: 1)
+                _ = try writer.insertRecord(workspaceID: foreign[n % 3], collection: "items", data: "{}", createdBy: other.id, now: 1)
+            }
+            for n in 0..<700 {
+                _ = try writer.insertRecord(workspaceID: foreign[n % 3], collection: "items", data: "{}", createdBy: other.id, now: 1)
+            }
+            for n in 0..<30 {
+                _ = try writer.insertRecord(workspaceID: mine[n % 12], collection: "items", data: "{}", createdBy: me.id, now: 1)
+            }
+            return (mine, foreign)
+        }
+        let naive = try store.read { reader in
+            try mine.flatMap { try reader.records(workspaceIDs: [$0], collection: "items", before: nil, limit: 100, filters: []) }
+        }.map(\.id).sorted(by: >)
+        #expect(naive.count == 150)
+        var seen: [Int64] = []
+        var cursor: Int64?
+        repeat {
+            let page = try store.read { reader in
+                try reader.records(workspaceIDs: mine, collection: "items", before: cursor, limit: 20, filters: [])
+            }
+            #expect(page.allSatisfy { mine.contains($0.workspaceID) && !foreign.contains($0.workspaceID) })
+            seen += page.map(\.id)
+            cursor = page.count == 20 ? page.last?.id : nil
+        } while cursor != nil
+        #expect(seen == naive)
+    }
+}

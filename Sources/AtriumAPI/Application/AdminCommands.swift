@@ -92,40 +92,19 @@ public enum AdminCommands {
         try Store(dataDirectory: configuration.dataDirectory, synchronous: configuration.synchronous, readerCount: 1)
     }
 
-    /// Pulls `--name value` pairs for the given names out of the arguments.
+    /// Pulls the given flags out of the arguments; the rest is returned for the loader.
     static func extract(_ names: Set<String>, from arguments: [String]) throws(ConfigurationError)
         -> ([String: String], [String])
     {
+        let (flags, positional) = try CommandLineFlags.split(arguments)
         var found: [String: String] = [:]
-        var rest: [String] = []
-        var index = 0
-        while index < arguments.count {
-            let argument = arguments[index]
-            index += 1
-            guard argument.hasPrefix("--") else {
-                rest.append(argument)
-                continue
+        var rest = positional
+        for flag in flags {
+            if names.contains(flag.name) {
+                found[flag.name] = flag.value
+            } else {
+                rest.append("--\(flag.name)=\(flag.value)")
             }
-            var name = String(argument.dropFirst(2))
-            var value: String?
-            if let equals = name.firstIndex(of: "=") {
-                value = String(name[name.index(after: equals)...])
-                name = String(name[..<equals])
-            }
-            guard names.contains(name) else {
-                rest.append(argument)
-                if value == nil, index < arguments.count {
-                    rest.append(arguments[index])
-                    index += 1
-                }
-                continue
-            }
-            if value == nil {
-                guard index < arguments.count else { throw ConfigurationError("--\(name) needs a value") }
-                value = arguments[index]
-                index += 1
-            }
-            found[name] = value
         }
         return (found, rest)
     }

@@ -63,30 +63,12 @@ public enum ConfigurationLoader {
             let variable = "ATRIUM_" + setting.flag.uppercased().replacingDashes
             if let value = environment[variable] { try setting.apply(&configuration, value) }
         }
-        var positional: [String] = []
-        var index = 0
-        while index < arguments.count {
-            let argument = arguments[index]
-            index += 1
-            guard argument.hasPrefix("--") else {
-                positional.append(argument)
-                continue
+        let (flags, positional) = try CommandLineFlags.split(arguments)
+        for flag in flags {
+            guard let setting = settings.first(where: { $0.flag == flag.name }) else {
+                throw ConfigurationError("unknown flag --\(flag.name) (see docs/configuration.md)")
             }
-            var name = String(argument.dropFirst(2))
-            var value: String
-            if let equals = name.firstIndex(of: "=") {
-                value = String(name[name.index(after: equals)...])
-                name = String(name[..<equals])
-            } else {
-                guard index < arguments.count else { throw ConfigurationError("--\(name) needs a value") }
-                value = arguments[index]
-                index += 1
-            }
-            guard let setting = settings.first(where: { $0.flag == name }) else {
-                throw ConfigurationError("unknown flag --\(name) (see docs/configuration.md)")
-            }
-            try setting.apply(&configuration, value)
-            value = ""
+            try setting.apply(&configuration, flag.value)
         }
         return (configuration, positional)
     }
@@ -119,4 +101,33 @@ public enum ConfigurationLoader {
 
 extension String {
     fileprivate var replacingDashes: String { String(map { $0 == "-" ? "_" : $0 }) }
+}
+
+/// Splits command-line arguments into `--name value` / `--name=value` flags and positional
+/// arguments, the one syntax every subcommand shares.
+enum CommandLineFlags {
+    static func split(_ arguments: [String]) throws(ConfigurationError)
+        -> (flags: [(name: String, value: String)], positional: [String])
+    {
+        var flags: [(name: String, value: String)] = []
+        var positional: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            guard argument.hasPrefix("--") else {
+                positional.append(argument)
+                continue
+            }
+            let body = argument.dropFirst(2)
+            if let equals = body.firstIndex(of: "=") {
+                flags.append((String(body[..<equals]), String(body[body.index(after: equals)...])))
+            } else {
+                guard index < arguments.count else { throw ConfigurationError("--\(body) needs a value") }
+                flags.append((String(body), arguments[index]))
+                index += 1
+            }
+        }
+        return (flags, positional)
+    }
 }

@@ -97,16 +97,9 @@ enum MeEndpoints {
         guard let user = try reader.user(id: principal.userID) else { throw APIError.invalidToken }
         let workspaces = try reachable(principal, reader: reader)
         return Respond.json(capacity: 64 + workspaces.count * 200) { writer in
-            writer.beginObject()
-            writer.key("data")
-            writer.beginArray()
-            for workspace in workspaces {
-                Presenters.workspace(workspace, mainWorkspaceID: user.mainWorkspaceID, into: &writer)
+            Presenters.list(workspaces, into: &writer) {
+                Presenters.workspace($0, mainWorkspaceID: user.mainWorkspaceID, into: &$1)
             }
-            writer.endArray()
-            writer.key("next_cursor")
-            writer.null()
-            writer.endObject()
         }
     }
 }

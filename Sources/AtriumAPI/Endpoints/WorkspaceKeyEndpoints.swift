@@ -34,14 +34,7 @@ enum WorkspaceKeyEndpoints {
     static func list(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
         let keys = try reader.workspaceKeys(workspaceID: request.resolved.workspaceID)
         return Respond.json(capacity: 64 + keys.count * 300) { writer in
-            writer.beginObject()
-            writer.key("data")
-            writer.beginArray()
-            for key in keys { Presenters.apiKey(key, into: &writer) }
-            writer.endArray()
-            writer.key("next_cursor")
-            writer.null()
-            writer.endObject()
+            Presenters.list(keys, into: &writer) { Presenters.apiKey($0, into: &$1) }
         }
     }
 
