@@ -8,5 +8,7 @@ seconds=${1:-60}
 swift build --scratch-path .build/fuzz -c release --product AtriumParserFuzz \
   --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
 mkdir -p .build/fuzz/corpus
+# The corpus grows across runs in .build/fuzz/corpus; fuzz/seeds holds a few hand-made
+# requests (chunked, pipelined, 100-continue, absolute-form) so a fresh run starts deep.
 SWIFT_BACKTRACE=enable=no .build/fuzz/release/AtriumParserFuzz -max_total_time="$seconds" \
-  -print_final_stats=1 .build/fuzz/corpus
+  -dict=fuzz/http.dict -print_final_stats=1 .build/fuzz/corpus fuzz/seeds
