@@ -1,7 +1,7 @@
 # Atrium: the two commands a new machine needs are `make run` and `make test`.
 SHELL := /bin/bash
 SWIFT ?= swift
-DEBIAN_PACKAGES := libsqlite3-dev libssl-dev pkg-config
+DEBIAN_PACKAGES := libsqlite3-dev libssl-dev pkg-config openssl
 FUZZ_SECONDS ?= 60
 BENCH_DIR ?= .build/bench
 

@@ -31,6 +31,8 @@ let package = Package(
             dependencies: ["AtriumHTTP", "AtriumStore", "AtriumAuth", "AtriumJSON", "AtriumCrypto"],
             swiftSettings: strict
         ),
+        // Outbound HTTP(S) for webhook delivery, with the SSRF guard (not wired in yet).
+        .target(name: "AtriumOutbound", dependencies: ["COpenSSL"], swiftSettings: strict),
         .executableTarget(name: "Atrium", dependencies: ["AtriumAPI"], swiftSettings: strict),
         .executableTarget(name: "AtriumParserFuzz", dependencies: ["AtriumHTTP"], swiftSettings: strict),
 
@@ -41,6 +43,7 @@ let package = Package(
         .testTarget(name: "AtriumSQLiteTests", dependencies: ["AtriumSQLite"]),
         .testTarget(name: "AtriumStoreTests", dependencies: ["AtriumStore", "AtriumSQLite"]),
         .testTarget(name: "AtriumAuthTests", dependencies: ["AtriumAuth", "AtriumJSON", "AtriumCrypto"]),
+        .testTarget(name: "AtriumOutboundTests", dependencies: ["AtriumOutbound", "COpenSSL"]),
         .testTarget(name: "AtriumAPITests", dependencies: ["AtriumJSON", "AtriumCrypto", "AtriumAuth"]),
     ]
 )

@@ -50,6 +50,7 @@ public struct APIKeyGrant: Sendable, Equatable {
 
 /// The authenticated caller of one request: a user, and the credential they used.
 public struct Principal: Sendable, Equatable {
+    /// How the caller proved who they are.
     public enum Credential: Sendable, Equatable {
         /// A JWT access token of session `sessionID`.
         case session(sessionID: Int64)

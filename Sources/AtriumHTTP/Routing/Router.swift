@@ -102,8 +102,9 @@ public struct RouterBuilder {
             for segment in segments {
                 if segment.hasPrefix("{") && segment.hasSuffix("}") {
                     names.append(String(segment.dropFirst().dropLast()))
-                    if node.parameter == nil { node.parameter = Router.Node() }
-                    node = node.parameter!
+                    let next = node.parameter ?? Router.Node()
+                    node.parameter = next
+                    node = next
                 } else {
                     let key = String(segment)
                     if let next = node.literals[key] {
