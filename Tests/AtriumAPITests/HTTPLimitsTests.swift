@@ -446,8 +446,9 @@ struct HTTPLimitsTests {
         while sent < head.count && Date().timeIntervalSince(started) < 12 {
             if !slow.trySend([head[sent]]) { break }
             sent += 1
-            // Another connection is served normally while the slow one trickles.
-            if sent <= 3 {
+            // Another connection is served normally while the slow one trickles (the first two
+            // bytes go out at about 0 s and 1 s, well inside the 2 s timeout; the third may race it).
+            if sent <= 2 {
                 let other = try server.client()
                 if try other.request("GET", "/healthz").status == 200 { servedMeanwhile += 1 }
             }
@@ -461,7 +462,7 @@ struct HTTPLimitsTests {
         let elapsed = Date().timeIntervalSince(started)
         #expect(tail.closed)
         #expect(elapsed < 8, "408 and close took \(elapsed) s with --header-timeout 2")
-        #expect(servedMeanwhile == 3)
+        #expect(servedMeanwhile == 2)
         #expect(try server.client().request("GET", "/healthz").status == 200)
     }
 

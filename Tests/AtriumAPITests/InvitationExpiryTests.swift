@@ -2,13 +2,13 @@ import AtriumJSON
 import Foundation
 import Testing
 
-/// Expiry needs a short lifetime (`--invitation-ttl 1`): an expired invitation cannot be
+/// Expiry needs a short lifetime (`--invitation-ttl 2`): an expired invitation cannot be
 /// accepted, and resending it gives a fresh token and expiry while the old token dies.
 @Suite("Invitation expiry")
 struct InvitationExpiryTests {
     @Test("expired → 409 INVITATION_NOT_PENDING; resend revives it with a new token")
     func expiredInvitation() throws {
-        let server = try TestServer(["--invitation-ttl", "1"])
+        let server = try TestServer(["--invitation-ttl", "2"])
         let client = try server.client()
         let owner = try client.signUp()
         let invitee = try client.signUp()
@@ -18,7 +18,7 @@ struct InvitationExpiryTests {
         #expect(invite.status == 201)
         let oldToken = try #require(invite.json["token"]?.stringValue)
         let invitationID = try #require(invite.json["id"]?.int64Value)
-        Thread.sleep(forTimeInterval: 1.3)
+        Thread.sleep(forTimeInterval: 2.3)
 
         let pending = try client.request("GET", "/v1/workspaces/invitations/pending", headers: [invitee.bearer])
         #expect(pending.json["data"]?.arrayValue?.isEmpty == true)
