@@ -57,7 +57,13 @@ enum MemberEndpoints {
         let userID = request.caller.userID
         let actor = request.actor
         let now = request.now
+        let changes = name != nil || color != nil || metadata != nil
         let (row, main) = try request.services.store.write { writer -> (WorkspaceRow, Int64?) in
+            // An empty update answers the workspace as it is: no write, no audit entry, no event.
+            guard changes else {
+                guard let row = try writer.reader.workspace(id: workspaceID, userID: userID) else { throw APIError.crossTenant }
+                return (row, try writer.reader.user(id: userID)?.mainWorkspaceID)
+            }
             try writer.updateWorkspace(id: workspaceID, name: name, color: color, metadata: metadata, now: now)
             guard let row = try writer.reader.workspace(id: workspaceID, userID: userID) else { throw APIError.crossTenant }
             var changed: [(String, JSONValue)] = [("workspace_id", .number(JSONNumber(workspaceID)))]
