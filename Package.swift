@@ -28,11 +28,16 @@ let package = Package(
         .target(name: "AtriumAuth", dependencies: ["AtriumCrypto", "AtriumJSON"], swiftSettings: strict),
         .target(
             name: "AtriumAPI",
-            dependencies: ["AtriumHTTP", "AtriumStore", "AtriumAuth", "AtriumJSON", "AtriumCrypto"],
+            dependencies: ["AtriumHTTP", "AtriumStore", "AtriumAuth", "AtriumJSON", "AtriumCrypto", "AtriumWebhooks",
+                           "AtriumOutbound"],
             swiftSettings: strict
         ),
-        // Outbound HTTP(S) for webhook delivery, with the SSRF guard (not wired in yet).
+        // Outbound HTTP(S) for webhook delivery, with the SSRF guard.
         .target(name: "AtriumOutbound", dependencies: ["COpenSSL"], swiftSettings: strict),
+        // Webhook signing, payloads, retries and the delivery dispatcher over the outbox.
+        .target(name: "AtriumWebhooks",
+                dependencies: ["AtriumStore", "AtriumOutbound", "AtriumCrypto", "AtriumJSON", "CAtriumSystem"],
+                swiftSettings: strict),
         .executableTarget(name: "Atrium", dependencies: ["AtriumAPI"], swiftSettings: strict),
         .executableTarget(name: "AtriumParserFuzz", dependencies: ["AtriumHTTP"], swiftSettings: strict),
 
@@ -44,6 +49,7 @@ let package = Package(
         .testTarget(name: "AtriumStoreTests", dependencies: ["AtriumStore", "AtriumSQLite"]),
         .testTarget(name: "AtriumAuthTests", dependencies: ["AtriumAuth", "AtriumJSON", "AtriumCrypto"]),
         .testTarget(name: "AtriumOutboundTests", dependencies: ["AtriumOutbound", "COpenSSL"]),
+        .testTarget(name: "AtriumWebhooksTests", dependencies: ["AtriumWebhooks", "AtriumStore", "AtriumCrypto", "AtriumJSON"]),
         .testTarget(name: "AtriumAPITests", dependencies: ["AtriumJSON", "AtriumCrypto", "AtriumAuth"]),
     ]
 )

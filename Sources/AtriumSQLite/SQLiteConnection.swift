@@ -9,6 +9,9 @@ public final class SQLiteConnection {
     /// The `sqlite3*` handle; nil once closed.
     private(set) var db: OpaquePointer?
     private var statements: [String: SQLiteStatement] = [:]
+    /// Set by a write body that wants the database's commit observer told once its
+    /// transaction is durable (see `SQLiteDatabase.setCommitObserver`).
+    var commitNotificationRequested = false
 
     /// Opens `path` with `flags` and turns on extended result codes. No pragmas.
     init(path: String, flags: Int32, busyTimeoutMilliseconds: Int32) throws(SQLiteError) {
@@ -27,6 +30,12 @@ public final class SQLiteConnection {
 
     deinit {
         close()
+    }
+
+    /// Asks for the commit observer to run after this write's transaction commits. Harmless
+    /// outside the writer, and when the write is later rolled back (a spurious wake-up).
+    public func requestCommitNotification() {
+        commitNotificationRequested = true
     }
 
     /// Finalizes the cached statements and closes the connection. Idempotent.

@@ -66,6 +66,12 @@ public final class SQLiteDatabase: Sendable {
         return try result.get()
     }
 
+    /// `observer` runs on the writer thread after each COMMIT whose transaction called
+    /// `SQLiteConnection.requestCommitNotification()`; it must return quickly (signal, don't work).
+    public func setCommitObserver(_ observer: @escaping @Sendable () -> Void) {
+        writer.setCommitObserver(observer)
+    }
+
     /// Stops taking writes, finishes the queued ones and closes every connection (readers in
     /// use close when their `read` returns). Idempotent; later calls throw.
     public func close() {

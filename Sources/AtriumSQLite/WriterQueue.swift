@@ -26,6 +26,8 @@ final class WriterQueue: @unchecked Sendable {
     private var accepting = true
     private var writerIsWaiting = false
     private var stopped = false
+    /// Told after a COMMIT whose transaction asked for it; read under `mutex`.
+    private var commitObserver: (@Sendable () -> Void)?
 
     private let connection: SQLiteConnection
     private let maxBatchSize: Int
@@ -70,6 +72,12 @@ final class WriterQueue: @unchecked Sendable {
     }
 
     // MARK: Callers
+
+    func setCommitObserver(_ observer: @escaping @Sendable () -> Void) {
+        mutex.lock()
+        commitObserver = observer
+        mutex.unlock()
+    }
 
     /// Enqueues `job` and blocks until the writer has committed (or failed) it.
     func submit(_ job: any WriteJob) throws(SQLiteError) {
@@ -182,6 +190,7 @@ final class WriterQueue: @unchecked Sendable {
                 }
                 inTransaction = true
                 segmentStart = index
+                connection.commitNotificationRequested = false
             }
             runInSavepoint(batch[index])
             if connection.isAutocommit {
@@ -238,6 +247,13 @@ final class WriterQueue: @unchecked Sendable {
         do {
             try commit.runToCompletion()
             counters.commits.add(1, ordering: .relaxed)
+            if connection.commitNotificationRequested {
+                connection.commitNotificationRequested = false
+                mutex.lock()
+                let observer = commitObserver
+                mutex.unlock()
+                observer?()
+            }
         } catch {
             if !connection.isAutocommit {
                 try? rollback.runToCompletion()

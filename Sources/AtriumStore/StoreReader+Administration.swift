@@ -131,7 +131,8 @@ extension StoreReader {
                        (SELECT COALESCE(SUM(length(CAST(data AS BLOB))), 0) FROM records WHERE workspace_id = ?1),
                        (SELECT COUNT(*) FROM members WHERE workspace_id = ?1),
                        (SELECT COUNT(*) FROM api_keys WHERE workspace_id = ?1),
-                       (SELECT COALESCE(SUM(count), 0) FROM workspace_requests WHERE workspace_id = ?1 AND day >= ?2)
+                       (SELECT COALESCE(SUM(count), 0) FROM workspace_requests WHERE workspace_id = ?1 AND day >= ?2),
+                       (SELECT COUNT(*) FROM webhooks WHERE workspace_id = ?1)
                 """, [.integer(id), .integer(sinceDay)])
             guard let row = rows.first else { continue }
             func value(_ index: Int) -> Int64 { if case .integer(let v) = row[index] { return v }; return 0 }
@@ -140,6 +141,7 @@ extension StoreReader {
             usage.members += value(2)
             usage.apiKeys += value(3)
             usage.requests30d += value(4)
+            usage.webhooks += value(5)
         }
         return usage
     }

@@ -204,5 +204,6 @@ extension StoreWriter {
         try statement.bind(data, at: 3)
         try statement.bind(now, at: 4)
         _ = try statement.step()
+        connection.requestCommitNotification()
     }
 }

@@ -25,7 +25,7 @@ public final class AtriumApplication: Sendable {
                               readerCount: configuration.readerCount, maxBatchSize: configuration.maxCommitBatch)
         let plans = try configuration.plansFile.map { path throws(ConfigurationError) in try PlanCatalog.load(path: path) }
             ?? PlanCatalog.fromFlags(configuration)
-        let services = Services(configuration: configuration, store: store, jwtKeys: keys, plans: plans)
+        let services = try Services(configuration: configuration, store: store, jwtKeys: keys, plans: plans)
         self.services = services
         let endpoints = Self.allEndpoints(services: services, metricsEnabled: configuration.metricsEnabled)
         self.endpoints = endpoints
@@ -52,7 +52,7 @@ public final class AtriumApplication: Sendable {
         return OperationsEndpoints.all(metrics: metricsText, metricsEnabled: metricsEnabled)
             + AuthEndpoints.all() + MeEndpoints.all() + APIKeyEndpoints.all() + WorkspaceEndpoints.all()
             + WorkspaceKeyEndpoints.all() + RecordEndpoints.all()
-            + MemberEndpoints.all() + InvitationEndpoints.all() + AccountEndpoints.all()
+            + MemberEndpoints.all() + InvitationEndpoints.all() + AccountEndpoints.all() + WebhookEndpoints.all()
     }
 
     /// Binds and starts serving; returns the bound port.
@@ -64,6 +64,7 @@ public final class AtriumApplication: Sendable {
             })
         MetricsText.httpMetrics.withLock { $0 = httpServer.metrics }
         server.withLock { $0 = httpServer }
+        services.webhooks.start()
         let services = self.services
         let stop = self
         OSThread.spawn(name: "atrium-keyuse") {
@@ -93,6 +94,7 @@ public final class AtriumApplication: Sendable {
             return taken
         }
         running?.shutdown()
+        services.webhooks.stop()
         flusherStop.store(true, ordering: .releasing)
         services.keyUsage.flush(to: services.store)
         services.requestCounts.flush(to: services.store, now: Clock.nowMilliseconds())
@@ -127,6 +129,7 @@ enum MetricsText {
         out += "# HELP atrium_store_largest_batch Largest group commit so far.\n"
         out += "# TYPE atrium_store_largest_batch gauge\n"
         out += "atrium_store_largest_batch \(stats.largestBatch)\n"
+        out += services.webhooks.metrics.render()
         return out
     }
 }

@@ -18,6 +18,14 @@ public struct AtriumConfiguration: Sendable {
     public var requireWorkspace = false
     public var allowSignup = true
     public var webhookAllowPrivate = false
+    /// One webhook attempt, connect to last byte.
+    public var webhookTimeoutSeconds = 15
+    /// The first retry delay; the later ones keep their ratio to it (docs/webhooks.md).
+    public var webhookRetryBaseMilliseconds: Int64 = 5_000
+    public var webhookConcurrency = 16
+    public var webhookEndpointConcurrency = 4
+    /// Extra CA certificates (PEM) trusted for HTTPS receivers.
+    public var webhookCAFile: String?
     public var maxWorkspacesPerUser: Int?
     public var maxMembersPerWorkspace: Int?
     public var invitesPerHour: Int?

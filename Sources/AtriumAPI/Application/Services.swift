@@ -1,6 +1,8 @@
 import AtriumAuth
 import AtriumHTTP
+import AtriumOutbound
 import AtriumStore
+import AtriumWebhooks
 
 /// The long-lived collaborators handlers use, built once at start-up.
 public final class Services: Sendable {
@@ -17,8 +19,10 @@ public final class Services: Sendable {
     /// Runs read-only endpoints: few threads (one per core), so reads never pay for the
     /// context switches of the large pool that write handlers need to fill group commits.
     public let readPool: WorkerPool
+    /// Delivers the outbox to webhook endpoints (started with the server).
+    public let webhooks: WebhookDispatcher
 
-    init(configuration: AtriumConfiguration, store: Store, jwtKeys: JWTKeySet, plans: PlanCatalog) {
+    init(configuration: AtriumConfiguration, store: Store, jwtKeys: JWTKeySet, plans: PlanCatalog) throws {
         self.plans = plans
         requestCounts = UsageCounter()
         self.configuration = configuration
@@ -29,5 +33,20 @@ public final class Services: Sendable {
         authenticator = Authenticator(codec: codec, keyUsage: keyUsage)
         passwordPool = WorkerPool(name: "atrium-kdf", threadCount: max(1, Int(System.coreCount) / 2), capacity: 256)
         readPool = WorkerPool(name: "atrium-read", threadCount: configuration.readWorkers, capacity: 8192)
+        var outbound = OutboundClientConfiguration()
+        outbound.allowPrivateAddresses = configuration.webhookAllowPrivate
+        outbound.timeoutSeconds = Double(configuration.webhookTimeoutSeconds)
+        outbound.caFile = configuration.webhookCAFile
+        let client: OutboundClient
+        do {
+            client = try OutboundClient(configuration: outbound)
+        } catch {
+            throw ConfigurationError("--webhook-ca-file: \(error.detail)")
+        }
+        var dispatch = DispatcherConfiguration()
+        dispatch.concurrency = configuration.webhookConcurrency
+        dispatch.perEndpointConcurrency = configuration.webhookEndpointConcurrency
+        dispatch.retrySchedule = RetrySchedule(firstDelayMilliseconds: configuration.webhookRetryBaseMilliseconds)
+        webhooks = WebhookDispatcher(store: store, client: client, configuration: dispatch)
     }
 }

@@ -1,5 +1,3 @@
-import AtriumHTTP
-
 /// RFC 3339 UTC timestamps with milliseconds, the only time format of the contract.
 public enum Timestamp {
     /// `2026-11-23T17:30:00.123Z` for milliseconds since the epoch.

@@ -1,0 +1,283 @@
+import AtriumAuth
+import AtriumHTTP
+import AtriumJSON
+import AtriumStore
+import AtriumWebhooks
+
+/// A workspace's webhook endpoints and their delivery log (api.md §6, docs/webhooks.md).
+/// Delivery itself is the dispatcher's (AtriumWebhooks); these endpoints only configure it.
+enum WebhookEndpoints {
+    static let eventTypes = ["record.created", "record.updated", "record.deleted", "member.added", "member.removed",
+                             "member.role_changed", "workspace.updated"]
+    static let maxPerWorkspace = 100
+    /// How long the previous secret keeps signing after a rotation.
+    static let rotationOverlap: Int64 = 24 * 3_600_000
+
+    static func all() -> [Endpoint] {
+        let selected = ["INVALID_WORKSPACE_HEADER", "INVALID_WORKSPACE_ID", "WORKSPACE_MISMATCH", "WORKSPACE_REQUIRED",
+                        "NO_MAIN_WORKSPACE", "CROSS_TENANT_WORKSPACE", "PERMISSION_DENIED"]
+        let row = ["INVALID_WORKSPACE_HEADER", "INVALID_WORKSPACE_ID", "PERMISSION_DENIED", "NOT_FOUND", "INVALID_PARAMETER"]
+        let body = ["VALIDATION_FAILED", "INVALID_JSON", "FEATURE_UNAVAILABLE"]
+        return [
+            Endpoint(.get, "/v1/webhooks", access: .anyCredential, scope: .selected(.webhooksRead),
+                     documentation: .init("The resolved workspace's webhook endpoints, newest first",
+                                          errors: selected + ["INVALID_PARAMETER"]),
+                     reading: list),
+            Endpoint(.post, "/v1/webhooks", access: .anyCredential, scope: .selected(.webhooksWrite),
+                     documentation: .init("Create a webhook endpoint; its signing secret is shown once", success: 201,
+                                          errors: selected + body + ["LIMIT_REACHED"]),
+                     handler: create),
+            Endpoint(.get, "/v1/webhooks/{id}", access: .anyCredential, scope: .row,
+                     documentation: .init("One webhook endpoint", errors: row), reading: read),
+            Endpoint(.patch, "/v1/webhooks/{id}", access: .anyCredential, scope: .row,
+                     documentation: .init("Change a webhook endpoint's URL, events, fields, description or state",
+                                          errors: row + body),
+                     handler: update),
+            Endpoint(.delete, "/v1/webhooks/{id}", access: .anyCredential, scope: .row,
+                     documentation: .init("Delete a webhook endpoint and its pending deliveries", success: 204,
+                                          errors: row),
+                     handler: delete),
+            Endpoint(.post, "/v1/webhooks/{id}/rotate-secret", access: .anyCredential, scope: .row,
+                     documentation: .init("A new signing secret, shown once; the old one still signs for 24 hours",
+                                          errors: row),
+                     handler: rotateSecret),
+            Endpoint(.get, "/v1/webhooks/{id}/deliveries", access: .anyCredential, scope: .row,
+                     documentation: .init("The endpoint's delivery attempts, newest first", errors: row),
+                     reading: deliveries),
+        ]
+    }
+
+    // MARK: Inputs
+
+    /// The settable fields of a create or a PATCH, validated; nil members were not sent.
+    struct Fields {
+        var url: String?
+        var description: String??
+        var events: [String]?
+        var fields: [String]??
+        var active: Bool?
+    }
+
+    static func readFields(_ request: APIRequest, creating: Bool) throws -> Fields {
+        var body = try request.body()
+        var result = Fields()
+        if let url = body.string("url", required: creating, maxLength: 2048) {
+            if let problem = WebhookTargetPolicy.problem(with: url, allowPrivate: request.services.configuration.webhookAllowPrivate) {
+                body.addProblem("url", problem)
+            } else {
+                result.url = url
+            }
+        }
+        result.description = body.nullableString("description", maxLength: 500)
+        if let events = body.stringArray("events", required: creating, maxCount: 16) {
+            var unique: [String] = []
+            for event in events where !unique.contains(event) {
+                guard event == "*" || eventTypes.contains(event) else {
+                    body.addProblem("events", "must contain only \(eventTypes.joined(separator: ", ")) or *")
+                    break
+                }
+                unique.append(event)
+            }
+            if events.isEmpty { body.addProblem("events", "must name at least one event type, or *") }
+            result.events = unique
+        }
+        if let value = body.object["fields"] {
+            if case .null = value {
+                result.fields = .some(nil)
+            } else if let fields = body.stringArray("fields", required: false, maxCount: 100) {
+                if fields.contains(where: { $0.isEmpty || $0.utf8.count > 255 }) {
+                    body.addProblem("fields", "must contain field names of 1 to 255 bytes")
+                } else {
+                    var unique: [String] = []
+                    for field in fields where !unique.contains(field) { unique.append(field) }
+                    result.fields = .some(unique)
+                }
+            }
+        }
+        if let value = body.object["active"] {
+            if case .bool(let flag) = value { result.active = flag } else { body.addProblem("active", "must be a boolean") }
+        }
+        try body.validate()
+        return result
+    }
+
+    // MARK: Output
+
+    static func write(_ row: WebhookRow, secret: String? = nil, into writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.field("id", row.id)
+        writer.field("workspace_id", row.workspaceID)
+        writer.field("url", row.url)
+        writer.field("description", row.description)
+        writer.key("events")
+        writer.beginArray()
+        for event in row.events { writer.string(event) }
+        writer.endArray()
+        writer.key("fields")
+        if let fields = row.fields {
+            writer.beginArray()
+            for field in fields { writer.string(field) }
+            writer.endArray()
+        } else {
+            writer.null()
+        }
+        writer.field("active", row.active)
+        writer.field("disabled_reason", row.disabledReason)
+        if let secret { writer.field("secret", secret) }
+        writer.timeField("secret_rotated_at", row.secretRotatedAt)
+        writer.timeField("created_at", row.createdAt)
+        writer.timeField("updated_at", row.updatedAt)
+        writer.endObject()
+    }
+
+    static func write(_ row: DeliveryRow, into writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.field("id", row.id)
+        writer.field("webhook_id", row.webhookID)
+        writer.field("event_id", EventPayload.messageID(row.eventID))
+        writer.field("event_type", row.eventType)
+        writer.field("attempt", Int64(row.attempt))
+        writer.field("status", row.status.rawValue)
+        writer.field("response_status", row.responseStatus.map(Int64.init))
+        writer.field("error", row.error)
+        writer.field("duration_ms", row.durationMilliseconds)
+        writer.timeField("created_at", row.createdAt)
+        writer.timeField("next_attempt_at", row.nextAttemptAt)
+        writer.endObject()
+    }
+
+    static func audit(_ row: WebhookRow, action: String, actor: AuditActor, writer: StoreWriter, now: Int64) throws {
+        try writer.audit(workspaceID: row.workspaceID, action: action, actor: actor,
+                         target: Presenters.target([("webhook_id", .number(JSONNumber(row.id))), ("url", .string(row.url))]),
+                         now: now)
+    }
+
+    // MARK: Handlers
+
+    static func list(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
+        let limit = try request.query.limit()
+        let cursor = try Cursor.decode(request.query, prefix: "w")
+        let rows = try reader.webhooks(workspaceID: request.resolved.workspaceID, before: cursor, limit: limit + 1)
+        let page = rows.prefix(limit)
+        let next = rows.count > limit ? page.last.map { Cursor.encode($0.id, prefix: "w") } : nil
+        return Respond.json(capacity: 64 + page.count * 400) { writer in
+            Presenters.list(page, nextCursor: next, into: &writer) { write($0, into: &$1) }
+        }
+    }
+
+    static func create(_ request: inout APIRequest) throws -> HTTPResponse {
+        let fields = try readFields(request, creating: true)
+        guard let url = fields.url, let events = fields.events else { throw APIError.invalidJSON }
+        let workspaceID = request.resolved.workspaceID
+        let userID = request.caller.userID
+        let actor = request.actor
+        let now = request.now
+        let services = request.services
+        let secret = WebhookSecret.generate()
+        let row = try services.store.write { writer -> WebhookRow in
+            try FeatureGate.require("webhooks", in: workspaceID, services: services, reader: writer.reader)
+            guard try writer.reader.webhookCount(workspaceID: workspaceID) < maxPerWorkspace else {
+                throw APIError.limitReached("webhook endpoints per workspace")
+            }
+            let row = try writer.insertWebhook(
+                workspaceID: workspaceID, url: url, description: fields.description ?? nil, events: events,
+                fields: fields.fields ?? nil, active: fields.active ?? true, secret: secret, createdBy: userID, now: now)
+            try audit(row, action: "webhook.created", actor: actor, writer: writer, now: now)
+            return row
+        }
+        return Respond.created(location: "/v1/webhooks/\(row.id)") { writer in write(row, secret: secret, into: &writer) }
+    }
+
+    static func read(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
+        let id = try request.pathID("id")
+        guard let row = try reader.webhook(id: id) else { throw APIError.notFound }
+        try request.authorizeRow(workspaceID: row.workspaceID, needs: .webhooksRead, reader: reader)
+        return Respond.json { writer in write(row, into: &writer) }
+    }
+
+    static func deliveries(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
+        let id = try request.pathID("id")
+        let limit = try request.query.limit()
+        let cursor = try Cursor.decode(request.query, prefix: "d")
+        guard let row = try reader.webhook(id: id) else { throw APIError.notFound }
+        try request.authorizeRow(workspaceID: row.workspaceID, needs: .webhooksRead, reader: reader)
+        let rows = try reader.deliveries(webhookID: id, before: cursor, limit: limit + 1)
+        let page = rows.prefix(limit)
+        let next = rows.count > limit ? page.last.map { Cursor.encode($0.id, prefix: "d") } : nil
+        return Respond.json(capacity: 64 + page.count * 300) { writer in
+            Presenters.list(page, nextCursor: next, into: &writer) { write($0, into: &$1) }
+        }
+    }
+
+    /// Runs `change` on the endpoint inside one write, after the row rule of api.md §3.
+    private static func changing<T: Sendable>(
+        _ request: inout APIRequest, needs permission: PermissionSet,
+        _ change: @escaping @Sendable (WebhookRow, StoreWriter) throws -> T
+    ) throws -> T {
+        let id = try request.pathID("id")
+        let principal = request.caller
+        let selector = request.selector
+        let (result, resolved) = try request.services.store.write { writer -> (T, ResolvedWorkspace) in
+            guard let current = try writer.reader.webhook(id: id) else { throw APIError.notFound }
+            let resolved = try WorkspaceResolver.resolveRow(
+                principal: principal, rowWorkspaceID: current.workspaceID, selector: selector, needs: permission,
+                lookup: StoreTenancyLookup(reader: writer.reader))
+            return (try change(current, writer), resolved)
+        }
+        request.workspace = resolved
+        return result
+    }
+
+    static func update(_ request: inout APIRequest) throws -> HTTPResponse {
+        let fields = try readFields(request, creating: false)
+        let actor = request.actor
+        let now = request.now
+        let services = request.services
+        let row = try changing(&request, needs: .webhooksWrite) { current, writer -> WebhookRow in
+            try FeatureGate.require("webhooks", in: current.workspaceID, services: services, reader: writer.reader)
+            var row = current
+            if let url = fields.url { row.url = url }
+            if let description = fields.description { row.description = description }
+            if let events = fields.events { row.events = events }
+            if let narrowed = fields.fields { row.fields = narrowed }
+            if let active = fields.active {
+                row.active = active
+                if active { row.disabledReason = nil }
+            }
+            guard row != current else { return current }
+            try writer.updateWebhook(row, now: now)
+            row.updatedAt = now
+            try audit(row, action: "webhook.updated", actor: actor, writer: writer, now: now)
+            return row
+        }
+        return Respond.json { writer in write(row, into: &writer) }
+    }
+
+    static func delete(_ request: inout APIRequest) throws -> HTTPResponse {
+        let actor = request.actor
+        let now = request.now
+        try changing(&request, needs: .webhooksWrite) { current, writer in
+            try writer.deleteWebhook(id: current.id)
+            try audit(current, action: "webhook.deleted", actor: actor, writer: writer, now: now)
+        }
+        return Respond.noContent()
+    }
+
+    static func rotateSecret(_ request: inout APIRequest) throws -> HTTPResponse {
+        let actor = request.actor
+        let now = request.now
+        let secret = WebhookSecret.generate()
+        let row = try changing(&request, needs: .webhooksWrite) { current, writer -> WebhookRow in
+            var row = current
+            row.previousSecret = current.secret
+            row.previousSecretExpiresAt = now + rotationOverlap
+            row.secret = secret
+            row.secretRotatedAt = now
+            try writer.updateWebhook(row, now: now)
+            row.updatedAt = now
+            try audit(row, action: "webhook.secret_rotated", actor: actor, writer: writer, now: now)
+            return row
+        }
+        return Respond.json { writer in write(row, secret: secret, into: &writer) }
+    }
+}
