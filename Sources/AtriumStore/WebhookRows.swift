@@ -76,6 +76,14 @@ public struct OutboxEvent: Sendable, Equatable {
     /// JSON text of the object after the change.
     public let data: String
     public let createdAt: Int64
+
+    public init(id: Int64, workspaceID: Int64, type: String, data: String, createdAt: Int64) {
+        self.id = id
+        self.workspaceID = workspaceID
+        self.type = type
+        self.data = data
+        self.createdAt = createdAt
+    }
 }
 
 /// What finished attempts write back, applied by the dispatcher in one transaction.
