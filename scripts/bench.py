@@ -225,6 +225,57 @@ class AtriumOneTransactionPerWrite(Atrium):
         return {"post": ("/v1/collections/items/records", [key, f"X-Workspace-ID: {self.workspace}"])}
 
 
+class AtriumWithWebhook(Atrium):
+    """The same server with one active webhook endpoint (every event) on a local receiver:
+    record creates/s against the plain server's, and events delivered/s."""
+    name = "atrium-webhook"
+    extra_args = ["--webhook-allow-private", "true"]
+    seed_fan_out = False
+    receiver_port = 18099
+
+    def seed(self, port):
+        self.receiver = subprocess.Popen(
+            [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_receiver.py"),
+             str(self.receiver_port)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.receiver.stdout.readline()
+        super().seed(port)
+        http("POST", f"http://127.0.0.1:{port}/v1/webhooks",
+             {"url": f"http://127.0.0.1:{self.receiver_port}/hook", "events": ["*"]},
+             {"Authorization": "Bearer " + self.jwt, "X-Workspace-ID": str(self.workspace)})
+        # The 1,000 seed records were written before the endpoint existed: nothing to deliver.
+
+    def routes(self):
+        key = f"Authorization: Bearer {self.key}"
+        return {"post": ("/v1/collections/items/records", [key, f"X-Workspace-ID: {self.workspace}"])}
+
+    def delivery_rate(self, timeout=120):
+        """After the write load: events delivered per second while the queue drains, and the
+        backlog the load left behind."""
+        def metric(name):
+            text = urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5).read().decode()
+            for line in text.splitlines():
+                if line.startswith(name + " ") or line.startswith(name + "{"):
+                    return float(line.rsplit(" ", 1)[1])
+            return 0.0
+        succeeded = 'atrium_webhook_deliveries_total{outcome="succeeded"}'
+        start_time = time.time()
+        start = metric(succeeded)
+        backlog = metric("atrium_webhook_queue_depth")
+        while metric("atrium_webhook_queue_depth") > 0 and time.time() - start_time < timeout:
+            time.sleep(0.2)
+        elapsed = time.time() - start_time
+        delivered = metric(succeeded) - start
+        failed = sum(metric(f'atrium_webhook_deliveries_total{{outcome="{o}"}}')
+                     for o in ("http_error", "timeout", "connection_error"))
+        return {"backlog": backlog, "delivered": delivered, "seconds": elapsed,
+                "rps": delivered / elapsed if elapsed > 0 else 0, "failed": failed}
+
+    def stop(self):
+        super().stop()
+        self.receiver.terminate()
+        self.receiver.wait()
+
+
 POST_SCRIPT = os.path.join(SHARED_BENCH, "wrk", "post_record.lua")
 
 CASES = [  # (label, route, connections)
@@ -263,6 +314,8 @@ def run_server(cls, port, duration, conns_for_mem):
                 pass
         if conns_for_mem and "healthz" in routes:
             results["memory"] = memtest(port, server.proc.pid, conns_for_mem, "/healthz")
+        if hasattr(server, "delivery_rate"):
+            results["delivery"] = server.delivery_rate()
     finally:
         server.stop()
     return results
@@ -283,6 +336,10 @@ def main():
     if not args.skip_reference and Reference.build():
         servers.append(Reference)
     servers.append(AtriumOneTransactionPerWrite)
+    servers.append(AtriumWithWebhook)
+    only = os.environ.get("BENCH_ONLY")
+    if only:
+        servers = [cls for cls in servers if cls.name in only.split(",")]
     rounds = {s.name: [] for s in servers}
     for r in range(args.rounds):
         for i, cls in enumerate(servers):
@@ -316,6 +373,18 @@ def main():
         one = statistics.median(single)
         print(f"durable creates/s, c64: group commit {grouped:.0f} vs one transaction per request {one:.0f}"
               f" = {grouped / one:.1f}x")
+    hooked = [rd.get("POST record (durable) c64", {}).get("rps") for rd in rounds.get("atrium-webhook", [])]
+    hooked = [v for v in hooked if v]
+    if hooked and grouped:
+        with_hook = statistics.median(hooked)
+        print(f"durable creates/s, c64: one active webhook endpoint {with_hook:.0f} vs none {grouped:.0f}"
+              f" = {with_hook / grouped:.2f}x")
+    drains = [rd["delivery"] for rd in rounds.get("atrium-webhook", []) if "delivery" in rd]
+    if drains:
+        print(f"webhook events delivered/s to a local receiver (draining the backlog the load left): "
+              f"{statistics.median([d['rps'] for d in drains]):.0f} "
+              f"(backlog {statistics.median([d['backlog'] for d in drains]):.0f}, "
+              f"failed attempts {sum(d['failed'] for d in drains):.0f})")
     for name in rounds:
         mems = [rd["memory"]["kb_per_conn"] for rd in rounds[name] if "kb_per_conn" in rd.get("memory", {})]
         if mems:
