@@ -39,8 +39,6 @@ CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries(webhook_id, id)
 -- The dispatcher's work queue: an endpoint's due attempts in order.
 CREATE INDEX webhook_deliveries_pending ON webhook_deliveries(webhook_id, next_attempt_at, id)
     WHERE status = 'pending';
-CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries(created_at);
-CREATE INDEX outbox_by_age ON outbox(created_at);
 
 -- How far the dispatcher has routed the outbox; moved in the same transaction as the
 -- deliveries it creates, so every event is routed exactly once.

@@ -58,6 +58,25 @@ extension StoreWriter {
         return connection.lastInsertRowID
     }
 
+    /// A first attempt, unless the endpoint was deleted or turned off since it was matched.
+    /// Returns whether it was inserted.
+    public func insertDeliveryIfActive(webhookID: Int64, eventID: Int64, eventType: String, dueAt: Int64, now: Int64)
+        throws(SQLiteError) -> Bool
+    {
+        let statement = try connection.prepare("""
+            INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, attempt, status, created_at, next_attempt_at)
+            SELECT ?1, ?2, ?3, 1, 'pending', ?4, ?5 WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?1 AND active = 1)
+            """)
+        defer { statement.reset() }
+        try statement.bind(webhookID, at: 1)
+        try statement.bind(eventID, at: 2)
+        try statement.bind(eventType, at: 3)
+        try statement.bind(now, at: 4)
+        try statement.bind(dueAt, at: 5)
+        _ = try statement.step()
+        return connection.changes == 1
+    }
+
     public func setOutboxPosition(_ lastID: Int64) throws(SQLiteError) {
         try connection.run("INSERT OR REPLACE INTO outbox_position (name, last_id) VALUES ('webhooks', ?)",
                            [.integer(lastID)])
@@ -97,11 +116,21 @@ extension StoreWriter {
             """, [.text(reason), .integer(id)])
     }
 
-    /// Forgets routed events and finished attempts older than `before`.
-    public func purgeEvents(before: Int64) throws(SQLiteError) {
+    /// Forgets up to `limit` routed events and up to `limit` finished attempts older than
+    /// `before`; returns how many rows went. Ids grow with time, so the oldest rows sit at the
+    /// start of each primary key and no time index is needed (callers repeat until it is < limit).
+    public func purgeEvents(before: Int64, limit: Int) throws(SQLiteError) -> Int {
         let position = try reader.outboxPosition()
-        try connection.run("DELETE FROM outbox WHERE created_at < ? AND id <= ?", [.integer(before), .integer(position)])
-        try connection.run("DELETE FROM webhook_deliveries WHERE created_at < ? AND status != 'pending'",
-                           [.integer(before)])
+        try connection.run("""
+            DELETE FROM outbox WHERE id IN
+              (SELECT id FROM outbox WHERE id <= ? AND created_at < ? ORDER BY id LIMIT ?)
+            """, [.integer(position), .integer(before), .integer(Int64(limit))])
+        var removed = connection.changes
+        try connection.run("""
+            DELETE FROM webhook_deliveries WHERE id IN
+              (SELECT id FROM webhook_deliveries WHERE created_at < ? AND status != 'pending' ORDER BY id LIMIT ?)
+            """, [.integer(before), .integer(Int64(limit))])
+        removed += connection.changes
+        return removed
     }
 }

@@ -143,28 +143,38 @@ public final class WebhookDispatcher: Sendable {
                 return (taken, events, signals.stopping)
             }
             if stopping { break }
+            // Free the finished attempts' workers first and refill them before paying for the
+            // write-back's commit, so workers never wait for an fsync.
+            for outcome in completions { schedule.completed(outcome.deliveryID, webhookID: outcome.webhookID) }
             do {
+                try claimDue(&schedule)
                 if !completions.isEmpty { try writeBack(completions, &schedule) }
                 // Route on a wake-up, and at least once a second in case one was missed.
                 let time = now()
                 if eventsWaiting || routeAnyway || time - schedule.lastRouted >= 1000 {
                     try route(&schedule)
                     schedule.lastRouted = time
+                    try claimDue(&schedule)
                 }
-                try claimDue(&schedule)
                 if time - lastPurge >= 3_600_000 {
                     lastPurge = time
                     let cutoff = time - configuration.retentionMilliseconds
-                    try store.write { writer in try writer.purgeEvents(before: cutoff) }
+                    // In slices, so the writer is never held for long.
+                    while try store.write({ writer in try writer.purgeEvents(before: cutoff, limit: 1000) }) >= 1000 {}
                 }
                 routeAnyway = false
             } catch {
-                // The store refused (shutting down, or disk trouble): try again shortly.
+                // The store refused (shutting down, or disk trouble): try again shortly. The
+                // completions stay claimed (their rows are still pending), so after a restart
+                // they run again: at least once.
                 log("webhook dispatch: \(error)")
                 routeAnyway = true
                 usleep(200_000)
             }
             metrics.queueDepth.store(schedule.pendingCount, ordering: .relaxed)
+        }
+        if schedule.positionDirty, let position = schedule.routedUpTo {
+            _ = try? store.write { writer in try writer.setOutboxPosition(position) }
         }
         dispatcherMonitor.withLock {
             signals.stopped = true
@@ -184,40 +194,74 @@ public final class WebhookDispatcher: Sendable {
             }
             return retries
         }
-        for outcome in completions { schedule.finished(outcome.deliveryID, webhookID: outcome.webhookID) }
+        for outcome in completions { schedule.writtenBack(outcome.deliveryID, webhookID: outcome.webhookID) }
         for (webhookID, retryAt) in retries { schedule.added(webhookID: webhookID, dueAt: retryAt, count: 1) }
     }
 
+    /// One delivery to create: an event for an endpoint.
+    struct Route: Sendable {
+        let webhookID: Int64
+        let eventID: Int64
+        let eventType: String
+    }
+
     /// Routes every outbox event past the position to the endpoints that want it.
+    ///
+    /// The matching is read on a reader connection; the writer only inserts the deliveries
+    /// and the new position, in one transaction. A batch that matches no endpoint moves the
+    /// position in memory and writes it at most once a second: routing it again after a crash
+    /// finds the same (no) endpoints, since an endpoint only receives events younger than itself.
     private func route(_ schedule: inout Schedule) throws {
         let batch = configuration.routeBatchSize
-        while true {
-            let time = now()
-            let (routed, added) = try store.write { writer -> (Int, [Int64: Int]) in
-                let events = try writer.reader.outboxEvents(after: try writer.reader.outboxPosition(), limit: batch)
-                guard let last = events.last else { return (0, [:]) }
-                var added: [Int64: Int] = [:]
+        if schedule.routedUpTo == nil {
+            schedule.routedUpTo = try store.read { reader in try reader.outboxPosition() }
+        }
+        while let position = schedule.routedUpTo {
+            let (lastID, count, routes) = try store.read { reader -> (Int64?, Int, [Route]) in
+                let events = try reader.outboxEvents(after: position, limit: batch)
+                var routes: [Route] = []
                 var endpoints: [Int64: [WebhookRow]] = [:]
                 for event in events {
                     let candidates: [WebhookRow]
                     if let cached = endpoints[event.workspaceID] {
                         candidates = cached
                     } else {
-                        candidates = try writer.reader.activeWebhooks(workspaceID: event.workspaceID,
-                                                                      existingAt: event.createdAt)
+                        candidates = try reader.activeWebhooks(workspaceID: event.workspaceID, existingAt: Int64.max)
                         endpoints[event.workspaceID] = candidates
                     }
                     for webhook in candidates where webhook.wants(event.type) && webhook.createdAt <= event.createdAt {
-                        _ = try writer.insertDelivery(webhookID: webhook.id, eventID: event.id, eventType: event.type,
-                                                      attempt: 1, dueAt: time, now: time)
-                        added[webhook.id, default: 0] += 1
+                        routes.append(Route(webhookID: webhook.id, eventID: event.id, eventType: event.type))
                     }
                 }
-                try writer.setOutboxPosition(last.id)
-                return (events.count, added)
+                return (events.last?.id, events.count, routes)
             }
-            for (webhookID, count) in added { schedule.added(webhookID: webhookID, dueAt: time, count: count) }
-            if routed < batch { return }
+            guard let lastID else { break }
+            if routes.isEmpty {
+                schedule.positionDirty = true
+            } else {
+                let time = now()
+                let added = try store.write { writer -> [Int64: Int] in
+                    var added: [Int64: Int] = [:]
+                    for route in routes where try writer.insertDeliveryIfActive(
+                        webhookID: route.webhookID, eventID: route.eventID, eventType: route.eventType, dueAt: time,
+                        now: time) {
+                        added[route.webhookID, default: 0] += 1
+                    }
+                    try writer.setOutboxPosition(lastID)
+                    return added
+                }
+                for (webhookID, count) in added { schedule.added(webhookID: webhookID, dueAt: time, count: count) }
+                schedule.positionDirty = false
+                schedule.positionSavedAt = time
+            }
+            schedule.routedUpTo = lastID
+            if count < batch { break }
+        }
+        let time = now()
+        if schedule.positionDirty, let position = schedule.routedUpTo, time - schedule.positionSavedAt >= 1000 {
+            try store.write { writer in try writer.setOutboxPosition(position) }
+            schedule.positionDirty = false
+            schedule.positionSavedAt = time
         }
     }
 
@@ -235,15 +279,14 @@ public final class WebhookDispatcher: Sendable {
         let perEndpoint = configuration.perEndpointConcurrency
         try store.read { reader in
             for webhookID in candidates where free > 0 {
-                let running = schedule.running(webhookID)
-                let slots = min(free, perEndpoint - running.count)
+                let slots = min(free, perEndpoint - schedule.runningCount(webhookID))
                 guard slots > 0 else { continue }
                 guard let webhook = try reader.webhook(id: webhookID) else {
                     gone.append(webhookID)
                     continue
                 }
-                let due = try reader.dueDeliveries(webhookID: webhookID, now: time, excluding: running, limit: slots)
-                var claimed = running
+                var claimed = schedule.claimed(webhookID)
+                let due = try reader.dueDeliveries(webhookID: webhookID, now: time, excluding: claimed, limit: slots)
                 for delivery in due {
                     claimed.insert(delivery.id)
                     if !webhook.active {
@@ -258,20 +301,21 @@ public final class WebhookDispatcher: Sendable {
                 nextTimes[webhookID] = .some(try reader.nextPendingTime(webhookID: webhookID, excluding: claimed))
             }
         }
+        for webhookID in gone { schedule.forget(webhookID: webhookID) }
+        for job in jobs { schedule.started(job.delivery.id, webhookID: job.webhook.id) }
+        for (webhookID, next) in nextTimes { schedule.setNextDue(webhookID: webhookID, next) }
+        if !jobs.isEmpty {
+            workMonitor.withLock {
+                queue.jobs.append(contentsOf: jobs)
+                workMonitor.broadcast()
+            }
+        }
         if !disabled.isEmpty {
             let cancelled = disabled
             try store.write { writer in
                 for delivery in cancelled { try writer.cancelDelivery(id: delivery.id, reason: "endpoint disabled") }
             }
             for delivery in disabled { schedule.cancelled(webhookID: delivery.webhookID) }
-        }
-        for webhookID in gone { schedule.forget(webhookID: webhookID) }
-        for job in jobs { schedule.started(job.delivery.id, webhookID: job.webhook.id) }
-        for (webhookID, next) in nextTimes { schedule.setNextDue(webhookID: webhookID, next) }
-        guard !jobs.isEmpty else { return }
-        workMonitor.withLock {
-            queue.jobs.append(contentsOf: jobs)
-            workMonitor.broadcast()
         }
     }
 
