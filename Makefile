@@ -1,11 +1,11 @@
 # Atrium: the two commands a new machine needs are `make run` and `make test`.
 SHELL := /bin/bash
 SWIFT ?= swift
-DEBIAN_PACKAGES := libsqlite3-dev libssl-dev pkg-config openssl
+DEBIAN_PACKAGES := libsqlite3-dev libssl-dev pkg-config openssl curl jq
 FUZZ_SECONDS ?= 60
 BENCH_DIR ?= .build/bench
 
-.PHONY: run test build release bench fuzz clean deps migrations check-migrations
+.PHONY: run test build release bench fuzz clean deps migrations check-migrations doc-examples
 
 ## deps: make sure the C libraries Atrium links are installed (Debian packages).
 deps:
@@ -31,6 +31,11 @@ run: release
 test: deps check-migrations
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel --num-workers 2
+	$(MAKE) --no-print-directory doc-examples
+
+## doc-examples: run the curl examples of docs/api.md against a live server, checking statuses.
+doc-examples:
+	python3 ./scripts/doc_examples.py .build/debug/atrium
 
 ## migrations: regenerate the embedded copy of migrations/*.sql.
 migrations:

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Runs the curl examples of docs/api.md against a live server and checks their statuses.
+
+Every ```sh block is run, in order, in one bash process (variables carry over), with `curl`
+wrapped to report each response's status. A block's `# expect: 201 200 …` line lists the
+statuses its curl calls must answer, in order. Exit 1 on the first mismatch or failure.
+Usage: doc_examples.py [path/to/atrium] (default .build/debug/atrium)."""
+import os, re, shutil, socket, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DOC = os.path.join(ROOT, "docs", "api.md")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def blocks(text):
+    found = []
+    for match in re.finditer(r"```sh\n(.*?)```", text, re.S):
+        body = match.group(1)
+        expect = re.search(r"^# expect: ([0-9 ]+)$", body, re.M)
+        if not expect:
+            sys.exit(f"docs/api.md: a sh block has no '# expect:' line:\n{body}")
+        line = text[:match.start()].count("\n") + 1
+        found.append((line, body, expect.group(1).split()))
+    return found
+
+
+def main():
+    binary = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".build", "debug", "atrium")
+    for tool in ("curl", "jq", "bash"):
+        if not shutil.which(tool):
+            sys.exit(f"doc examples need {tool}")
+    data = tempfile.mkdtemp(prefix="atrium-docs-")
+    port = free_port()
+    server = subprocess.Popen([binary, "serve", "--port", str(port), "--data-dir", data,
+                               "--password-iterations", "1000", "--access-log", "false"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    sys.exit("the server did not start")
+                time.sleep(0.05)
+        found = blocks(open(DOC).read())
+        script = ["set -euo pipefail",
+                  "curl() { command curl -sS -w '%{stderr}@@status %{http_code}\\n' \"$@\"; }"]
+        for index, (_, body, _) in enumerate(found):
+            script.append(f"echo '@@block {index}' >&2")
+            script.append(body)
+        script.append("echo '@@done' >&2")
+        run = subprocess.run(["bash", "-c", "\n".join(script)], capture_output=True, text=True,
+                             env={**os.environ, "B": f"http://127.0.0.1:{port}"}, timeout=120)
+        statuses, current, done = {}, None, False
+        for line in run.stderr.splitlines():
+            if line.startswith("@@block "):
+                current = int(line.split()[1])
+                statuses[current] = []
+            elif line.startswith("@@status ") and current is not None:
+                statuses[current].append(line.split()[1])
+            elif line == "@@done":
+                done = True
+        failures = 0
+        for index, (line, body, expected) in enumerate(found):
+            got = statuses.get(index)
+            if got != expected:
+                failures += 1
+                print(f"docs/api.md:{line}: expected statuses {expected}, got {got}")
+        if not done or run.returncode != 0:
+            failures += 1
+            print(f"the examples stopped early (exit {run.returncode}):\n{run.stderr[-2000:]}")
+        if failures:
+            print(run.stdout[-3000:])
+            sys.exit(1)
+        print(f"docs/api.md: {len(found)} example blocks, "
+              f"{sum(len(e) for _, _, e in found)} requests, all as documented")
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
