@@ -1,0 +1,124 @@
+import AtriumSQLite
+import AtriumStore
+import Foundation
+import Testing
+
+/// The delivery queue's store operations: routing guards, outcomes with retries, the 410
+/// switch-off, and purging without time indexes.
+@Suite("Webhook store")
+struct WebhookStoreTests {
+    let store: Store
+    let workspace: Int64
+    let webhook: WebhookRow
+
+    init() throws {
+        let directory = NSTemporaryDirectory() + "atrium-hooks-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        store = try Store(dataDirectory: directory, synchronous: .normal, readerCount: 2)
+        let (workspace, webhook) = try store.write { writer -> (Int64, WebhookRow) in
+            let user = try writer.createUser(email: "w@example.com", name: "W", passwordHash: "x", now: 1)
+            let workspace = try writer.createWorkspace(ownerID: user.id, name: "W", color: nil, metadata: "{}", now: 1)
+            let webhook = try writer.insertWebhook(
+                workspaceID: workspace.id, url: "https://example.com/h", description: nil, events: ["*"],
+                fields: ["title"], active: true, secret: "whsec_AAAA", createdBy: user.id, now: 1)
+            return (workspace.id, webhook)
+        }
+        self.workspace = workspace
+        self.webhook = webhook
+    }
+
+    @Test func endpointsRoundTripTheirSettings() throws {
+        let read = try #require(try store.read { reader in try reader.webhook(id: webhook.id) })
+        #expect(read.events == ["*"])
+        #expect(read.fields == ["title"])
+        #expect(read.active)
+        #expect(read.wants("record.deleted"))
+    }
+
+    @Test func aFailedAttemptSchedulesTheNextAndASuccessEndsIt() throws {
+        let id = webhook.id
+        let first = try store.write { writer in
+            try writer.insertDelivery(webhookID: id, eventID: 7, eventType: "record.created", attempt: 1, dueAt: 10, now: 10)
+        }
+        let retry = try store.write { writer in
+            try writer.recordOutcome(DeliveryOutcome(
+                deliveryID: first, webhookID: id, eventID: 7, eventType: "record.created", attempt: 1, succeeded: false,
+                responseStatus: 500, error: "HTTP 500", durationMilliseconds: 3, retryAt: 5_010, disableReason: nil), now: 10)
+        }
+        let second = try #require(retry)
+        // Writing the same outcome twice changes nothing (the row is no longer pending).
+        let again = try store.write { writer in
+            try writer.recordOutcome(DeliveryOutcome(
+                deliveryID: first, webhookID: id, eventID: 7, eventType: "record.created", attempt: 1, succeeded: false,
+                responseStatus: 500, error: "HTTP 500", durationMilliseconds: 3, retryAt: 5_010, disableReason: nil), now: 11)
+        }
+        #expect(again == nil)
+        let rows = try store.read { reader in try reader.deliveries(webhookID: id, before: nil, limit: 10) }
+        #expect(rows.map(\.attempt) == [2, 1])
+        #expect(rows.map(\.status) == [.pending, .failed])
+        #expect(rows[1].nextAttemptAt == 5_010)
+        #expect(rows[0].nextAttemptAt == 5_010)
+        let due = try store.read { reader in try reader.dueDeliveries(webhookID: id, now: 5_009, excluding: [], limit: 4) }
+        #expect(due.isEmpty)
+        let later = try store.read { reader in try reader.dueDeliveries(webhookID: id, now: 5_010, excluding: [], limit: 4) }
+        #expect(later.map(\.id) == [second])
+        let excluded = try store.read { reader in
+            try reader.dueDeliveries(webhookID: id, now: 5_010, excluding: [second], limit: 4)
+        }
+        #expect(excluded.isEmpty)
+    }
+
+    @Test func aGoneAnswerTurnsTheEndpointOff() throws {
+        let id = webhook.id
+        let delivery = try store.write { writer in
+            try writer.insertDelivery(webhookID: id, eventID: 1, eventType: "record.created", attempt: 1, dueAt: 1, now: 1)
+        }
+        _ = try store.write { writer in
+            try writer.recordOutcome(DeliveryOutcome(
+                deliveryID: delivery, webhookID: id, eventID: 1, eventType: "record.created", attempt: 1, succeeded: false,
+                responseStatus: 410, error: "HTTP 410", durationMilliseconds: 1, retryAt: nil, disableReason: "gone"), now: 2)
+        }
+        let row = try #require(try store.read { reader in try reader.webhook(id: id) })
+        #expect(!row.active)
+        #expect(row.disabledReason == "gone")
+        // Routing no longer creates deliveries for it.
+        let inserted = try store.write { writer in
+            try writer.insertDeliveryIfActive(webhookID: id, eventID: 2, eventType: "record.created", dueAt: 3, now: 3)
+        }
+        #expect(!inserted)
+    }
+
+    @Test func deletingTheWorkspaceTakesItsEndpointsAndDeliveries() throws {
+        let (id, workspace) = (webhook.id, workspace)
+        _ = try store.write { writer in
+            try writer.insertDelivery(webhookID: id, eventID: 1, eventType: "record.created", attempt: 1, dueAt: 1, now: 1)
+        }
+        try store.write { writer in try writer.deleteWorkspace(id: workspace) }
+        #expect(try store.read { reader in try reader.webhook(id: id) } == nil)
+        #expect(try store.read { reader in try reader.pendingDeliverySummary() }.isEmpty)
+    }
+
+    @Test func purgeForgetsOnlyOldRoutedEventsAndFinishedAttempts() throws {
+        let (id, workspace) = (webhook.id, workspace)
+        try store.write { writer in
+            for time: Int64 in [100, 200, 300] {
+                try writer.appendEvent(workspaceID: workspace, type: "record.created", data: "{}", now: time)
+            }
+            try writer.setOutboxPosition(2)
+            let done = try writer.insertDelivery(webhookID: id, eventID: 1, eventType: "record.created", attempt: 1,
+                                                 dueAt: 100, now: 100)
+            _ = try writer.recordOutcome(DeliveryOutcome(
+                deliveryID: done, webhookID: id, eventID: 1, eventType: "record.created", attempt: 1, succeeded: true,
+                responseStatus: 200, error: nil, durationMilliseconds: 1, retryAt: nil, disableReason: nil), now: 100)
+            _ = try writer.insertDelivery(webhookID: id, eventID: 2, eventType: "record.created", attempt: 1, dueAt: 100,
+                                          now: 100)
+        }
+        let removed = try store.write { writer in try writer.purgeEvents(before: 1_000, limit: 1000) }
+        // Events 1 and 2 (routed) go; event 3 (not routed yet) stays; the pending attempt stays.
+        #expect(removed == 3)
+        let left = try store.read { reader in try reader.outboxEvents(after: 0, limit: 10) }
+        #expect(left.map(\.id) == [3])
+        let deliveries = try store.read { reader in try reader.deliveries(webhookID: id, before: nil, limit: 10) }
+        #expect(deliveries.map(\.status) == [.pending])
+    }
+}
