@@ -89,6 +89,23 @@ extension StoreReader {
         return events
     }
 
+    /// The routing view of outbox events after `id`, oldest first: no payload.
+    public func outboxHeaders(after id: Int64, limit: Int) throws(SQLiteError)
+        -> [(id: Int64, workspaceID: Int64, type: String, createdAt: Int64)]
+    {
+        let statement = try connection.prepare("""
+            SELECT id, workspace_id, event_type, created_at FROM outbox WHERE id > ? ORDER BY id LIMIT ?
+            """)
+        defer { statement.reset() }
+        try statement.bind(id, at: 1)
+        try statement.bind(Int64(limit), at: 2)
+        var events: [(id: Int64, workspaceID: Int64, type: String, createdAt: Int64)] = []
+        while try statement.step() {
+            events.append((statement.int64(0), statement.int64(1), statement.string(2) ?? "", statement.int64(3)))
+        }
+        return events
+    }
+
     public func outboxEvent(id: Int64) throws(SQLiteError) -> OutboxEvent? {
         let statement = try connection.prepare(
             "SELECT id, workspace_id, event_type, data, created_at FROM outbox WHERE id = ?")

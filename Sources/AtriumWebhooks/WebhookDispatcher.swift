@@ -15,6 +15,8 @@ import Glibc
 /// loses nothing: after a restart the same attempts are due again.
 public final class WebhookDispatcher: Sendable {
     public let metrics = WebhookMetrics()
+    /// The shortest gap between two routing rounds while events keep coming.
+    static let routeInterval: Int64 = 10
     let store: Store
     let client: OutboundClient
     let configuration: DispatcherConfiguration
@@ -129,12 +131,15 @@ public final class WebhookDispatcher: Sendable {
             log("cannot read the delivery queue: \(error)")
         }
         var routeAnyway = true
+        var pendingWake = false
         var lastPurge = now()
         while true {
             let (completions, eventsWaiting, stopping) = dispatcherMonitor.withLock {
                 () -> ([DeliveryOutcome], Bool, Bool) in
                 if signals.completions.isEmpty && !signals.eventsWaiting && !signals.stopping && !routeAnyway {
-                    dispatcherMonitor.wait(milliseconds: schedule.waitMilliseconds(now: now(), configuration: configuration))
+                    var wait = schedule.waitMilliseconds(now: now(), configuration: configuration)
+                    if pendingWake { wait = min(wait, max(0, schedule.lastRouted + Self.routeInterval - now())) }
+                    dispatcherMonitor.wait(milliseconds: wait)
                 }
                 let taken = signals.completions
                 signals.completions.removeAll(keepingCapacity: true)
@@ -149,9 +154,14 @@ public final class WebhookDispatcher: Sendable {
             do {
                 try claimDue(&schedule)
                 if !completions.isEmpty { try writeBack(completions, &schedule) }
-                // Route on a wake-up, and at least once a second in case one was missed.
+                // Route on a wake-up (at most every few milliseconds, so a busy writer's
+                // commits are routed in batches), and at least once a second in case one
+                // was missed.
                 let time = now()
-                if eventsWaiting || routeAnyway || time - schedule.lastRouted >= 1000 {
+                if eventsWaiting { pendingWake = true }
+                if (pendingWake && time - schedule.lastRouted >= Self.routeInterval) || routeAnyway
+                    || time - schedule.lastRouted >= 1000 {
+                    pendingWake = false
                     try route(&schedule)
                     schedule.lastRouted = time
                     try claimDue(&schedule)
@@ -218,7 +228,7 @@ public final class WebhookDispatcher: Sendable {
         }
         while let position = schedule.routedUpTo {
             let (lastID, count, routes) = try store.read { reader -> (Int64?, Int, [Route]) in
-                let events = try reader.outboxEvents(after: position, limit: batch)
+                let events = try reader.outboxHeaders(after: position, limit: batch)
                 var routes: [Route] = []
                 var endpoints: [Int64: [WebhookRow]] = [:]
                 for event in events {
