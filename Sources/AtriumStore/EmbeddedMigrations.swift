@@ -197,13 +197,19 @@ CREATE TABLE webhooks (
     previous_secret             TEXT,
     previous_secret_expires_at  INTEGER,
     secret_rotated_at           INTEGER,
+    -- The outbox id up to which this endpoint's first attempts are settled (the dispatcher
+    -- reads the workspace's events after it). Set to the newest event at creation and when
+    -- the endpoint is turned back on: an endpoint gets the events of its active life only.
+    cursor                      INTEGER NOT NULL DEFAULT 0,
     created_by                  INTEGER NOT NULL,
     created_at                  INTEGER NOT NULL,
     updated_at                  INTEGER NOT NULL
 );
 CREATE INDEX webhooks_by_workspace ON webhooks(workspace_id, id);
 
--- One row per attempt. `event_id` is the outbox id; the payload is read from the outbox.
+-- One row per attempt made, plus a `pending` row for each scheduled retry. First attempts
+-- have no row until they are made (the endpoint's cursor stands for them). `event_id` is the
+-- outbox id; the payload is read from the outbox.
 CREATE TABLE webhook_deliveries (
     id               INTEGER PRIMARY KEY AUTOINCREMENT,
     webhook_id       INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
@@ -221,13 +227,6 @@ CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries(webhook_id, id)
 -- The dispatcher's work queue: an endpoint's due attempts in order.
 CREATE INDEX webhook_deliveries_pending ON webhook_deliveries(webhook_id, next_attempt_at, id)
     WHERE status = 'pending';
-
--- How far the dispatcher has routed the outbox; moved in the same transaction as the
--- deliveries it creates, so every event is routed exactly once.
-CREATE TABLE outbox_position (
-    name     TEXT PRIMARY KEY,
-    last_id  INTEGER NOT NULL
-);
 """#),
     ]
 }

@@ -4,7 +4,7 @@ import AtriumSQLite
 extension StoreReader {
     static let webhookColumns = """
         id, workspace_id, url, description, events, fields, active, disabled_reason, secret, previous_secret,
-        previous_secret_expires_at, secret_rotated_at, created_by, created_at, updated_at
+        previous_secret_expires_at, secret_rotated_at, created_by, created_at, updated_at, cursor
         """
     static let deliveryColumns = """
         id, webhook_id, event_id, event_type, attempt, status, response_status, error, duration_ms, created_at,
@@ -32,15 +32,22 @@ extension StoreReader {
         return rows
     }
 
-    /// The active endpoints of a workspace that existed when an event of `createdAt` happened.
-    public func activeWebhooks(workspaceID: Int64, existingAt eventTime: Int64) throws(SQLiteError) -> [WebhookRow] {
+    /// The active endpoints of a workspace.
+    public func activeWebhooks(workspaceID: Int64) throws(SQLiteError) -> [WebhookRow] {
         let statement = try connection.prepare("""
-            SELECT \(Self.webhookColumns) FROM webhooks WHERE workspace_id = ? AND active = 1 AND created_at <= ?
-            ORDER BY id
+            SELECT \(Self.webhookColumns) FROM webhooks WHERE workspace_id = ? AND active = 1 ORDER BY id
             """)
         defer { statement.reset() }
         try statement.bind(workspaceID, at: 1)
-        try statement.bind(eventTime, at: 2)
+        var rows: [WebhookRow] = []
+        while try statement.step() { rows.append(Self.webhook(statement)) }
+        return rows
+    }
+
+    /// Every active endpoint (the dispatcher's start-up view).
+    public func allActiveWebhooks() throws(SQLiteError) -> [WebhookRow] {
+        let statement = try connection.prepare("SELECT \(Self.webhookColumns) FROM webhooks WHERE active = 1 ORDER BY id")
+        defer { statement.reset() }
         var rows: [WebhookRow] = []
         while try statement.step() { rows.append(Self.webhook(statement)) }
         return rows
@@ -69,11 +76,36 @@ extension StoreReader {
 
     // MARK: The dispatcher's queries
 
-    /// Where routing stopped: the last outbox id turned into deliveries.
-    public func outboxPosition() throws(SQLiteError) -> Int64 {
-        let rows = try connection.query("SELECT last_id FROM outbox_position WHERE name = 'webhooks'")
+    /// The newest outbox id (0 when empty).
+    public func newestEventID() throws(SQLiteError) -> Int64 {
+        let rows = try connection.query("SELECT COALESCE(MAX(id), 0) FROM outbox")
         if case .integer(let id) = rows.first?.first { return id }
         return 0
+    }
+
+    /// How many events a workspace has after `id`.
+    public func eventCount(workspaceID: Int64, after id: Int64) throws(SQLiteError) -> Int {
+        let rows = try connection.query("SELECT COUNT(*) FROM outbox WHERE workspace_id = ? AND id > ?",
+                                        [.integer(workspaceID), .integer(id)])
+        if case .integer(let count) = rows.first?.first { return Int(count) }
+        return 0
+    }
+
+    /// The routing view of one workspace's events after `id`, oldest first: no payload.
+    public func workspaceEventHeaders(workspaceID: Int64, after id: Int64, limit: Int) throws(SQLiteError)
+        -> [(id: Int64, type: String)]
+    {
+        let statement = try connection.prepare("""
+            SELECT id, event_type FROM outbox INDEXED BY outbox_by_workspace WHERE workspace_id = ? AND id > ?
+            ORDER BY id LIMIT ?
+            """)
+        defer { statement.reset() }
+        try statement.bind(workspaceID, at: 1)
+        try statement.bind(id, at: 2)
+        try statement.bind(Int64(limit), at: 3)
+        var events: [(id: Int64, type: String)] = []
+        while try statement.step() { events.append((statement.int64(0), statement.string(1) ?? "")) }
+        return events
     }
 
     /// Outbox events after `id`, oldest first.
@@ -170,7 +202,7 @@ extension StoreReader {
             events: stringArray(s.string(4)) ?? [], fields: stringArray(s.string(5)), active: s.int64(6) != 0,
             disabledReason: s.string(7), secret: s.string(8) ?? "", previousSecret: s.string(9),
             previousSecretExpiresAt: s.isNull(10) ? nil : s.int64(10), secretRotatedAt: s.isNull(11) ? nil : s.int64(11),
-            createdBy: s.int64(12), createdAt: s.int64(13), updatedAt: s.int64(14))
+            createdBy: s.int64(12), createdAt: s.int64(13), updatedAt: s.int64(14), cursor: s.int64(15))
     }
 
     static func delivery(_ s: SQLiteStatement) -> DeliveryRow {

@@ -5,10 +5,11 @@ extension StoreWriter {
                               fields: [String]?, active: Bool, secret: String, createdBy: Int64, now: Int64)
         throws -> WebhookRow
     {
+        // The cursor starts at the newest event: an endpoint receives what happens after it exists.
         try connection.run("""
             INSERT INTO webhooks (workspace_id, url, description, events, fields, active, secret, created_by, created_at,
-                                  updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                  updated_at, cursor)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(id), 0) FROM outbox))
             """,
             [.integer(workspaceID), .text(url), description.map(SQLiteValue.text) ?? .null,
              .text(StoreReader.jsonArray(events)), fields.map { .text(StoreReader.jsonArray($0)) } ?? .null,
@@ -18,8 +19,16 @@ extension StoreWriter {
     }
 
     /// Writes every mutable column of `row` (url, description, events, fields, active, the
-    /// disabled reason, the secrets) and stamps `updated_at`.
-    public func updateWebhook(_ row: WebhookRow, now: Int64) throws(SQLiteError) {
+    /// disabled reason, the secrets) and stamps `updated_at`. `reactivated` moves the cursor to
+    /// the newest event, so an endpoint turned back on does not replay what it missed.
+    public func updateWebhook(_ row: WebhookRow, now: Int64, reactivated: Bool = false) throws(SQLiteError) {
+        if reactivated {
+            try connection.run("UPDATE webhooks SET cursor = (SELECT COALESCE(MAX(id), 0) FROM outbox) WHERE id = ?",
+                               [.integer(row.id)])
+        }
+        if !row.active {
+            try cancelPendingDeliveries(webhookID: row.id, reason: "endpoint disabled")
+        }
         try connection.run("""
             UPDATE webhooks SET url = ?, description = ?, events = ?, fields = ?, active = ?, disabled_reason = ?,
                    secret = ?, previous_secret = ?, previous_secret_expires_at = ?, secret_rotated_at = ?, updated_at = ?
@@ -58,57 +67,64 @@ extension StoreWriter {
         return connection.lastInsertRowID
     }
 
-    /// A first attempt, unless the endpoint was deleted or turned off since it was matched.
-    /// Returns whether it was inserted.
-    public func insertDeliveryIfActive(webhookID: Int64, eventID: Int64, eventType: String, dueAt: Int64, now: Int64)
-        throws(SQLiteError) -> Bool
-    {
-        let statement = try connection.prepare("""
-            INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, attempt, status, created_at, next_attempt_at)
-            SELECT ?1, ?2, ?3, 1, 'pending', ?4, ?5 WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?1 AND active = 1)
-            """)
+    /// Moves an endpoint's cursor forward (never back): its first attempts up to `cursor` are settled.
+    public func advanceWebhookCursor(webhookID: Int64, to cursor: Int64) throws(SQLiteError) {
+        let statement = try connection.prepare("UPDATE webhooks SET cursor = ?1 WHERE id = ?2 AND cursor < ?1")
         defer { statement.reset() }
-        try statement.bind(webhookID, at: 1)
-        try statement.bind(eventID, at: 2)
-        try statement.bind(eventType, at: 3)
-        try statement.bind(now, at: 4)
-        try statement.bind(dueAt, at: 5)
+        try statement.bind(cursor, at: 1)
+        try statement.bind(webhookID, at: 2)
         _ = try statement.step()
-        return connection.changes == 1
     }
 
-    public func setOutboxPosition(_ lastID: Int64) throws(SQLiteError) {
-        try connection.run("INSERT OR REPLACE INTO outbox_position (name, last_id) VALUES ('webhooks', ?)",
-                           [.integer(lastID)])
-    }
-
-    /// Records a finished attempt: its result, and the next attempt when there is one. Returns
-    /// the next attempt's id (nil when none, or when the attempt's row is gone because its
-    /// endpoint was deleted meanwhile).
+    /// Records a finished attempt: its result (updating a retry's pending row, or adding the
+    /// row of a first attempt), and the next attempt when there is one. Returns the next
+    /// attempt's id (nil when none, or when the endpoint was deleted meanwhile).
     public func recordOutcome(_ outcome: DeliveryOutcome, now: Int64) throws(SQLiteError) -> Int64? {
-        let statement = try connection.prepare("""
-            UPDATE webhook_deliveries SET status = ?, response_status = ?, error = ?, duration_ms = ?,
-                   next_attempt_at = ? WHERE id = ? AND status = 'pending'
-            """)
+        let statement: SQLiteStatement
+        if let deliveryID = outcome.deliveryID {
+            statement = try connection.prepare("""
+                UPDATE webhook_deliveries SET status = ?1, response_status = ?2, error = ?3, duration_ms = ?4,
+                       next_attempt_at = ?5 WHERE id = ?6 AND status = 'pending'
+                """)
+            try statement.bind(deliveryID, at: 6)
+        } else {
+            statement = try connection.prepare("""
+                INSERT INTO webhook_deliveries (status, response_status, error, duration_ms, next_attempt_at, webhook_id,
+                                                event_id, event_type, attempt, created_at)
+                SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9 WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?6)
+                """)
+            try statement.bind(outcome.webhookID, at: 6)
+            try statement.bind(outcome.eventID, at: 7)
+            try statement.bind(outcome.eventType, at: 8)
+            try statement.bind(outcome.attemptedAt, at: 9)
+        }
         defer { statement.reset() }
         try statement.bind(outcome.succeeded ? "succeeded" : "failed", at: 1)
         if let status = outcome.responseStatus { try statement.bind(Int64(status), at: 2) } else { try statement.bindNull(at: 2) }
         if let error = outcome.error { try statement.bind(error, at: 3) } else { try statement.bindNull(at: 3) }
         try statement.bind(outcome.durationMilliseconds, at: 4)
         if let retryAt = outcome.retryAt { try statement.bind(retryAt, at: 5) } else { try statement.bindNull(at: 5) }
-        try statement.bind(outcome.deliveryID, at: 6)
         _ = try statement.step()
         guard connection.changes == 1 else { return nil }
         if let reason = outcome.disableReason {
             try connection.run("UPDATE webhooks SET active = 0, disabled_reason = ?, updated_at = ? WHERE id = ?",
                                [.text(reason), .integer(now), .integer(outcome.webhookID)])
+            try cancelPendingDeliveries(webhookID: outcome.webhookID, reason: "endpoint disabled")
         }
         guard let retryAt = outcome.retryAt else { return nil }
         return try insertDelivery(webhookID: outcome.webhookID, eventID: outcome.eventID, eventType: outcome.eventType,
                                   attempt: outcome.attempt + 1, dueAt: retryAt, now: now)
     }
 
-    /// Gives up a pending attempt without sending it (its endpoint was turned off).
+    /// Gives up every scheduled retry of an endpoint (it was turned off).
+    public func cancelPendingDeliveries(webhookID: Int64, reason: String) throws(SQLiteError) {
+        try connection.run("""
+            UPDATE webhook_deliveries SET status = 'failed', error = ?, next_attempt_at = NULL
+            WHERE webhook_id = ? AND status = 'pending'
+            """, [.text(reason), .integer(webhookID)])
+    }
+
+    /// Gives up a pending attempt without sending it (its event is gone).
     public func cancelDelivery(id: Int64, reason: String) throws(SQLiteError) {
         try connection.run("""
             UPDATE webhook_deliveries SET status = 'failed', error = ?, next_attempt_at = NULL
@@ -116,11 +132,15 @@ extension StoreWriter {
             """, [.text(reason), .integer(id)])
     }
 
-    /// Forgets up to `limit` routed events and up to `limit` finished attempts older than
-    /// `before`; returns how many rows went. Ids grow with time, so the oldest rows sit at the
-    /// start of each primary key and no time index is needed (callers repeat until it is < limit).
+    /// Forgets up to `limit` events older than `before` that every active endpoint is past,
+    /// and up to `limit` finished attempts older than `before`; returns how many rows went.
+    /// Ids grow with time, so the oldest rows sit at the start of each primary key and no time
+    /// index is needed (callers repeat until it is < limit).
     public func purgeEvents(before: Int64, limit: Int) throws(SQLiteError) -> Int {
-        let position = try reader.outboxPosition()
+        let rows = try connection.query("""
+            SELECT COALESCE((SELECT MIN(cursor) FROM webhooks WHERE active = 1), (SELECT COALESCE(MAX(id), 0) FROM outbox))
+            """)
+        guard case .integer(let position) = rows.first?.first else { return 0 }
         try connection.run("""
             DELETE FROM outbox WHERE id IN
               (SELECT id FROM outbox WHERE id <= ? AND created_at < ? ORDER BY id LIMIT ?)

@@ -19,11 +19,13 @@ public struct WebhookRow: Sendable, Equatable {
     public var createdBy: Int64
     public var createdAt: Int64
     public var updatedAt: Int64
+    /// The outbox id up to which first attempts are settled (the dispatcher's, read-only here).
+    public var cursor: Int64
 
     public init(id: Int64, workspaceID: Int64, url: String, description: String?, events: [String], fields: [String]?,
                 active: Bool, disabledReason: String?, secret: String, previousSecret: String?,
                 previousSecretExpiresAt: Int64?, secretRotatedAt: Int64?, createdBy: Int64, createdAt: Int64,
-                updatedAt: Int64) {
+                updatedAt: Int64, cursor: Int64 = 0) {
         self.id = id
         self.workspaceID = workspaceID
         self.url = url
@@ -39,6 +41,7 @@ public struct WebhookRow: Sendable, Equatable {
         self.createdBy = createdBy
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.cursor = cursor
     }
 
     /// True when events of `type` go to this endpoint.
@@ -88,7 +91,8 @@ public struct OutboxEvent: Sendable, Equatable {
 
 /// What finished attempts write back, applied by the dispatcher in one transaction.
 public struct DeliveryOutcome: Sendable {
-    public var deliveryID: Int64
+    /// The pending row of a retry; nil for a first attempt, which has no row yet.
+    public var deliveryID: Int64?
     public var webhookID: Int64
     public var eventID: Int64
     public var eventType: String
@@ -102,10 +106,14 @@ public struct DeliveryOutcome: Sendable {
     /// Turn the endpoint off with this reason (a 410).
     public var disableReason: String?
 
-    public init(deliveryID: Int64, webhookID: Int64, eventID: Int64, eventType: String, attempt: Int, succeeded: Bool,
+    /// When the attempt was made.
+    public var attemptedAt: Int64
+
+    public init(deliveryID: Int64?, webhookID: Int64, eventID: Int64, eventType: String, attempt: Int, succeeded: Bool,
                 responseStatus: Int?, error: String?, durationMilliseconds: Int64, retryAt: Int64?,
-                disableReason: String?) {
+                disableReason: String?, attemptedAt: Int64 = 0) {
         self.deliveryID = deliveryID
+        self.attemptedAt = attemptedAt
         self.webhookID = webhookID
         self.eventID = eventID
         self.eventType = eventType

@@ -3,7 +3,9 @@ import AtriumStore
 
 /// One attempt, with everything a worker needs to send it without touching the store.
 struct DeliveryJob: Sendable {
-    let delivery: DeliveryRow
+    /// The pending row of a retry; nil for a first attempt.
+    let deliveryID: Int64?
+    let attempt: Int
     let webhook: WebhookRow
     let event: OutboxEvent
 

@@ -1,105 +1,107 @@
 import AtriumStore
 
-/// The dispatcher's picture of the queue, owned by its thread: for each endpoint with
-/// pending attempts, when the earliest one not already running is due, and what runs now.
-/// The rows themselves stay in the store; this only avoids scanning them every round.
+/// What the dispatcher knows about one active endpoint. Owned by the dispatcher thread.
+///
+/// First attempts have no row until they are made: the endpoint's `cursor` (in the store) says
+/// up to which outbox id they are settled, and `scannedTo` how far this process has handed
+/// events out. Retries are `pending` rows, found through `retryDue`.
+struct EndpointState {
+    let id: Int64
+    let workspaceID: Int64
+    var events: [String]
+    /// The store's cursor, as far as this process wrote it.
+    var cursor: Int64
+    /// Events of the workspace up to here were handed to a worker or skipped.
+    var scannedTo: Int64
+    /// Event ids whose first attempt runs now or awaits write-back.
+    var firstInFlight: Set<Int64> = []
+    /// Retry rows running now or awaiting write-back.
+    var retriesInFlight: Set<Int64> = []
+    /// Attempts holding a worker now.
+    var running = 0
+    /// The workspace may have events after `scannedTo`.
+    var hasNewEvents = true
+    /// Events of the workspace after `scannedTo` (an estimate for the queue-depth gauge).
+    var backlog = 0
+    /// The earliest due time of a pending retry not in flight.
+    var retryDue: Int64?
+    /// Pending retry rows, in flight or not.
+    var pendingRetries = 0
+
+    func wants(_ type: String) -> Bool { events.contains("*") || events.contains(type) }
+
+    /// How far first attempts are settled: everything scanned, up to the oldest still open.
+    var settledThrough: Int64 {
+        guard let oldest = firstInFlight.min() else { return scannedTo }
+        return oldest - 1
+    }
+
+    /// Something to claim at `now`.
+    func hasWork(now: Int64) -> Bool {
+        hasNewEvents || (retryDue.map { $0 <= now } ?? false)
+    }
+}
+
+/// The dispatcher's picture of every active endpoint, keyed by id, plus the outbox position
+/// up to which it has looked for new events.
 struct Schedule {
-    /// Endpoint → the earliest due time among its pending attempts that are not running.
-    private(set) var nextDue: [Int64: Int64] = [:]
-    /// Endpoint → the delivery ids running now, or finished but not yet written back: the
-    /// store still says `pending` for them, so they must not be claimed again.
-    private var inFlight: [Int64: Set<Int64>] = [:]
-    /// Endpoint → how many of its attempts hold a worker now (what the limits count).
-    private var running: [Int64: Int] = [:]
-    /// Endpoint → its pending attempts, running ones included.
-    private var pending: [Int64: Int] = [:]
-    private(set) var inFlightCount = 0
-    private(set) var pendingCount = 0
-    var lastRouted: Int64 = 0
-    /// The last outbox id routed (nil until read from the store), and whether the store's
-    /// copy is behind it: batches that create no delivery move it in memory only.
-    var routedUpTo: Int64?
-    var positionDirty = false
-    var positionSavedAt: Int64 = 0
+    var endpoints: [Int64: EndpointState] = [:]
+    /// Workspace → its active endpoints' ids.
+    var byWorkspace: [Int64: [Int64]] = [:]
+    /// Outbox ids up to here were seen by discovery.
+    var seenUpTo: Int64 = 0
+    var lastDiscovery: Int64 = 0
+    var lastCursorSave: Int64 = 0
+    var inFlightCount = 0
 
-    mutating func load(from store: Store) throws {
-        let summary = try store.read { reader in try reader.pendingDeliverySummary() }
-        for entry in summary {
-            nextDue[entry.webhookID] = entry.earliest
-            pending[entry.webhookID] = entry.count
-            pendingCount += entry.count
+    /// Pending work for the queue-depth gauge: events not handed out yet, attempts running,
+    /// and scheduled retries.
+    var pendingCount: Int {
+        endpoints.values.reduce(0) { $0 + $1.backlog + $1.firstInFlight.count + $1.pendingRetries }
+    }
+
+    mutating func replaceEndpoints(of workspaceID: Int64, with rows: [WebhookRow],
+                                   backlog: (WebhookRow) throws -> Int) rethrows {
+        let previous = Set(byWorkspace[workspaceID] ?? [])
+        let current = Set(rows.map(\.id))
+        for gone in previous.subtracting(current) { endpoints[gone] = nil }
+        for row in rows {
+            if var state = endpoints[row.id] {
+                state.events = row.events
+                state.hasNewEvents = true
+                endpoints[row.id] = state
+            } else {
+                var state = EndpointState(id: row.id, workspaceID: row.workspaceID, events: row.events, cursor: row.cursor,
+                                          scannedTo: row.cursor)
+                state.backlog = try backlog(row)
+                endpoints[row.id] = state
+            }
         }
+        byWorkspace[workspaceID] = rows.isEmpty ? nil : rows.map(\.id)
     }
 
-    /// Delivery ids of the endpoint that must not be claimed (running or awaiting write-back).
-    func claimed(_ webhookID: Int64) -> Set<Int64> { inFlight[webhookID] ?? [] }
-
-    func runningCount(_ webhookID: Int64) -> Int { running[webhookID] ?? 0 }
-
-    /// Endpoints with an attempt due by `now` and room for another, earliest first.
-    func dueEndpoints(now: Int64, perEndpointLimit: Int) -> [Int64] {
-        nextDue.filter { $0.value <= now && runningCount($0.key) < perEndpointLimit }
-            .sorted { $0.value < $1.value }
-            .map(\.key)
+    mutating func drop(_ webhookID: Int64) {
+        guard let state = endpoints.removeValue(forKey: webhookID) else { return }
+        byWorkspace[state.workspaceID]?.removeAll { $0 == webhookID }
+        if byWorkspace[state.workspaceID]?.isEmpty == true { byWorkspace[state.workspaceID] = nil }
     }
 
-    /// How long the dispatcher may sleep: until the next due attempt of an endpoint with room,
-    /// at most a second (the routing backstop).
+    /// Endpoints with something due and a free slot, the longest-waiting first.
+    func claimable(now: Int64, perEndpointLimit: Int) -> [Int64] {
+        endpoints.values.filter { $0.running < perEndpointLimit && $0.hasWork(now: now) }
+            .sorted { ($0.retryDue ?? $0.scannedTo) < ($1.retryDue ?? $1.scannedTo) }
+            .map(\.id)
+    }
+
+    /// How long the dispatcher may sleep: until the next retry of an endpoint with room, at
+    /// most a second (the discovery backstop); not at all when new events wait.
     func waitMilliseconds(now: Int64, configuration: DispatcherConfiguration) -> Int64 {
         var wait: Int64 = 1000
         guard inFlightCount < configuration.concurrency else { return wait }
-        for (webhookID, due) in nextDue where runningCount(webhookID) < configuration.perEndpointConcurrency {
-            wait = min(wait, max(0, due - now))
+        for state in endpoints.values where state.running < configuration.perEndpointConcurrency {
+            if state.hasNewEvents { return 0 }
+            if let due = state.retryDue { wait = min(wait, max(0, due - now)) }
         }
         return wait
-    }
-
-    mutating func added(webhookID: Int64, dueAt: Int64, count: Int) {
-        pending[webhookID, default: 0] += count
-        pendingCount += count
-        nextDue[webhookID] = min(nextDue[webhookID] ?? dueAt, dueAt)
-    }
-
-    mutating func started(_ deliveryID: Int64, webhookID: Int64) {
-        inFlight[webhookID, default: []].insert(deliveryID)
-        running[webhookID, default: 0] += 1
-        inFlightCount += 1
-    }
-
-    /// A worker finished the attempt: its slot is free, but it stays claimed until written back.
-    mutating func completed(_ deliveryID: Int64, webhookID: Int64) {
-        guard inFlight[webhookID]?.contains(deliveryID) == true else { return }
-        inFlightCount -= 1
-        let left = (running[webhookID] ?? 1) - 1
-        running[webhookID] = left > 0 ? left : nil
-    }
-
-    /// The attempt's outcome is in the store.
-    mutating func writtenBack(_ deliveryID: Int64, webhookID: Int64) {
-        if inFlight[webhookID]?.remove(deliveryID) != nil, inFlight[webhookID]?.isEmpty == true {
-            inFlight[webhookID] = nil
-        }
-        removePending(webhookID: webhookID, count: 1)
-    }
-
-    mutating func cancelled(webhookID: Int64) {
-        removePending(webhookID: webhookID, count: 1)
-    }
-
-    /// The endpoint is deleted: its rows went with it.
-    mutating func forget(webhookID: Int64) {
-        removePending(webhookID: webhookID, count: pending[webhookID] ?? 0)
-        nextDue[webhookID] = nil
-    }
-
-    mutating func setNextDue(webhookID: Int64, _ due: Int64?) {
-        nextDue[webhookID] = due
-    }
-
-    private mutating func removePending(webhookID: Int64, count: Int) {
-        let current = pending[webhookID] ?? 0
-        let removed = min(current, count)
-        pendingCount -= removed
-        pending[webhookID] = current - removed > 0 ? current - removed : nil
     }
 }

@@ -5,18 +5,24 @@ import Glibc
 
 /// Turns the outbox into signed deliveries, at least once (docs/webhooks.md).
 ///
-/// One dispatcher thread owns the schedule. Each round it (1) writes back the attempts the
-/// workers finished, scheduling retries, (2) routes new outbox events to the matching active
-/// endpoints as `pending` delivery rows, moving the outbox position in the same transaction,
-/// and (3) hands due attempts to a fixed pool of worker threads, at most
-/// `perEndpointConcurrency` per endpoint so one slow receiver cannot take every worker.
-/// Workers only send; every store write happens on the dispatcher thread, batched into one
-/// transaction per round. Because rows are `pending` until an outcome is written, a crash
-/// loses nothing: after a restart the same attempts are due again.
+/// One dispatcher thread owns the schedule; a fixed pool of workers sends. Each round the
+/// dispatcher (1) refills free workers: for every active endpoint with room (at most
+/// `perEndpointConcurrency` each, so one slow receiver cannot take every worker) it hands out
+/// due retries and the workspace's next events after the endpoint's position; (2) writes
+/// back what the workers finished, in one transaction: an attempt row each, retries as
+/// `pending` rows, and each endpoint's cursor moved over the events whose first attempt is
+/// settled; (3) looks for endpoints whose workspaces have new events.
+///
+/// First attempts cost no write until they are made (the cursor stands for them), so an
+/// event costs the request path one outbox row and the dispatcher one attempt row. A crash
+/// loses nothing: after a restart every endpoint resumes from its cursor and its pending
+/// rows, and an attempt that was made but not written back is made again (at least once).
 public final class WebhookDispatcher: Sendable {
     public let metrics = WebhookMetrics()
-    /// The shortest gap between two routing rounds while events keep coming.
-    static let routeInterval: Int64 = 10
+    /// The shortest gap between two discovery rounds while events keep coming.
+    static let discoveryInterval: Int64 = 10
+    /// Events of one workspace read per endpoint per round while looking for matches.
+    static let scanBatch = 256
     let store: Store
     let client: OutboundClient
     let configuration: DispatcherConfiguration
@@ -51,7 +57,7 @@ public final class WebhookDispatcher: Sendable {
         }
     }
 
-    /// Stops taking work. Attempts running now are abandoned (their rows stay `pending` and
+    /// Stops taking work. Attempts running now are abandoned (their events stay unsettled and
     /// run again after the next start), so shutdown never waits for a slow receiver.
     public func stop() {
         dispatcherMonitor.withLock {
@@ -68,7 +74,16 @@ public final class WebhookDispatcher: Sendable {
         }
     }
 
-    /// New events are committed: route them now rather than at the next poll.
+    /// An endpoint of `workspaceID` was created, changed or deleted: reload that workspace's
+    /// endpoints before handing out more of its events.
+    public func endpointsChanged(workspaceID: Int64) {
+        dispatcherMonitor.withLock {
+            signals.changedWorkspaces.insert(workspaceID)
+            dispatcherMonitor.broadcast()
+        }
+    }
+
+    /// New events are committed: look for them now rather than at the next poll.
     public func wake() {
         dispatcherMonitor.withLock {
             signals.eventsWaiting = true
@@ -110,61 +125,66 @@ public final class WebhookDispatcher: Sendable {
         let elapsed = monotonicMilliseconds() - started
         metrics.record(outcome: result.outcome, seconds: elapsed / 1000)
         var retryAt: Int64?
-        if !result.succeeded && !result.gone,
-           let delay = configuration.retrySchedule.delay(afterAttempt: job.delivery.attempt) {
+        if !result.succeeded && !result.gone, let delay = configuration.retrySchedule.delay(afterAttempt: job.attempt) {
             retryAt = now() + (result.retryAfterMilliseconds ?? delay)
         }
         return DeliveryOutcome(
-            deliveryID: job.delivery.id, webhookID: job.webhook.id, eventID: job.event.id, eventType: job.event.type,
-            attempt: job.delivery.attempt, succeeded: result.succeeded, responseStatus: result.responseStatus,
+            deliveryID: job.deliveryID, webhookID: job.webhook.id, eventID: job.event.id, eventType: job.event.type,
+            attempt: job.attempt, succeeded: result.succeeded, responseStatus: result.responseStatus,
             error: result.error, durationMilliseconds: Int64(elapsed.rounded()), retryAt: retryAt,
-            disableReason: result.gone ? "gone" : nil)
+            disableReason: result.gone ? "gone" : nil, attemptedAt: sentAt)
     }
 
     // MARK: The dispatcher thread
 
     private func dispatcherLoop(_ schedule: inout Schedule) {
-        do {
-            try schedule.load(from: store)
-            metrics.queueDepth.store(schedule.pendingCount, ordering: .relaxed)
-        } catch {
-            log("cannot read the delivery queue: \(error)")
-        }
-        var routeAnyway = true
-        var pendingWake = false
+        var needsLoad = true
+        var discoverNow = true
         var lastPurge = now()
         while true {
-            let (completions, eventsWaiting, stopping) = dispatcherMonitor.withLock {
-                () -> ([DeliveryOutcome], Bool, Bool) in
-                if signals.completions.isEmpty && !signals.eventsWaiting && !signals.stopping && !routeAnyway {
+            let (completions, eventsWaiting, changed, stopping) = dispatcherMonitor.withLock {
+                () -> ([DeliveryOutcome], Bool, Set<Int64>, Bool) in
+                if signals.completions.isEmpty && signals.changedWorkspaces.isEmpty && !signals.stopping && !needsLoad {
                     var wait = schedule.waitMilliseconds(now: now(), configuration: configuration)
-                    if pendingWake { wait = min(wait, max(0, schedule.lastRouted + Self.routeInterval - now())) }
-                    dispatcherMonitor.wait(milliseconds: wait)
+                    if signals.eventsWaiting || discoverNow {
+                        wait = min(wait, max(0, schedule.lastDiscovery + Self.discoveryInterval - now()))
+                    }
+                    if wait > 0 { dispatcherMonitor.wait(milliseconds: wait) }
                 }
                 let taken = signals.completions
                 signals.completions.removeAll(keepingCapacity: true)
+                let changed = signals.changedWorkspaces
+                signals.changedWorkspaces.removeAll()
                 let events = signals.eventsWaiting
                 signals.eventsWaiting = false
-                return (taken, events, signals.stopping)
+                return (taken, events, changed, signals.stopping)
             }
             if stopping { break }
-            // Free the finished attempts' workers first and refill them before paying for the
+            // Free the finished attempts' workers and refill them before paying for the
             // write-back's commit, so workers never wait for an fsync.
-            for outcome in completions { schedule.completed(outcome.deliveryID, webhookID: outcome.webhookID) }
+            for outcome in completions {
+                schedule.inFlightCount -= 1
+                schedule.endpoints[outcome.webhookID]?.running -= 1
+            }
+            if eventsWaiting { discoverNow = true }
             do {
-                try claimDue(&schedule)
-                if !completions.isEmpty { try writeBack(completions, &schedule) }
-                // Route on a wake-up (at most every few milliseconds, so a busy writer's
-                // commits are routed in batches), and at least once a second in case one
-                // was missed.
+                if needsLoad {
+                    try load(&schedule)
+                    needsLoad = false
+                }
+                for workspaceID in changed { try reload(workspaceID, &schedule) }
                 let time = now()
-                if eventsWaiting { pendingWake = true }
-                if (pendingWake && time - schedule.lastRouted >= Self.routeInterval) || routeAnyway
-                    || time - schedule.lastRouted >= 1000 {
-                    pendingWake = false
-                    try route(&schedule)
-                    schedule.lastRouted = time
-                    try claimDue(&schedule)
+                if (discoverNow && time - schedule.lastDiscovery >= Self.discoveryInterval)
+                    || time - schedule.lastDiscovery >= 1000 {
+                    try discover(&schedule)
+                    schedule.lastDiscovery = time
+                    discoverNow = false
+                }
+                try claim(&schedule)
+                if !completions.isEmpty { try writeBack(completions, &schedule) }
+                if time - schedule.lastCursorSave >= 1000 {
+                    try saveCursors(&schedule)
+                    schedule.lastCursorSave = time
                 }
                 if time - lastPurge >= 3_600_000 {
                     lastPurge = time
@@ -172,29 +192,178 @@ public final class WebhookDispatcher: Sendable {
                     // In slices, so the writer is never held for long.
                     while try store.write({ writer in try writer.purgeEvents(before: cutoff, limit: 1000) }) >= 1000 {}
                 }
-                routeAnyway = false
             } catch {
-                // The store refused (shutting down, or disk trouble): try again shortly. The
-                // completions stay claimed (their rows are still pending), so after a restart
-                // they run again: at least once.
+                // The store refused (shutting down, or disk trouble): start again from the
+                // store's state shortly. Unsettled events and pending rows run again.
                 log("webhook dispatch: \(error)")
-                routeAnyway = true
+                needsLoad = true
                 usleep(200_000)
             }
             metrics.queueDepth.store(schedule.pendingCount, ordering: .relaxed)
         }
-        if schedule.positionDirty, let position = schedule.routedUpTo {
-            _ = try? store.write { writer in try writer.setOutboxPosition(position) }
-        }
+        _ = try? saveCursors(&schedule)
         dispatcherMonitor.withLock {
             signals.stopped = true
             dispatcherMonitor.broadcast()
         }
     }
 
-    /// Writes finished attempts (and their retries) in one transaction.
+    /// Reads every active endpoint, its backlog and its scheduled retries from the store.
+    private func load(_ schedule: inout Schedule) throws {
+        let running = schedule.endpoints.mapValues { ($0.running, $0.firstInFlight, $0.retriesInFlight) }
+        var fresh = Schedule()
+        fresh.inFlightCount = schedule.inFlightCount
+        try store.read { reader in
+            fresh.seenUpTo = try reader.newestEventID()
+            let rows = try reader.allActiveWebhooks()
+            for (workspaceID, group) in Dictionary(grouping: rows, by: \.workspaceID) {
+                try fresh.replaceEndpoints(of: workspaceID, with: group) { row in
+                    try reader.eventCount(workspaceID: row.workspaceID, after: row.cursor)
+                }
+            }
+            for entry in try reader.pendingDeliverySummary() {
+                fresh.endpoints[entry.webhookID]?.retryDue = entry.earliest
+                fresh.endpoints[entry.webhookID]?.pendingRetries = entry.count
+            }
+        }
+        // Attempts still running keep their claims, so they are not handed out twice.
+        for (id, claims) in running {
+            fresh.endpoints[id]?.running = claims.0
+            fresh.endpoints[id]?.firstInFlight = claims.1
+            fresh.endpoints[id]?.retriesInFlight = claims.2
+            if let oldest = claims.1.max(), let state = fresh.endpoints[id], state.scannedTo < oldest {
+                fresh.endpoints[id]?.scannedTo = oldest
+            }
+        }
+        schedule = fresh
+    }
+
+    /// Reloads one workspace's endpoints after a change made through the API.
+    private func reload(_ workspaceID: Int64, _ schedule: inout Schedule) throws {
+        try store.read { reader in
+            let rows = try reader.activeWebhooks(workspaceID: workspaceID)
+            try schedule.replaceEndpoints(of: workspaceID, with: rows) { row in
+                try reader.eventCount(workspaceID: row.workspaceID, after: row.cursor)
+            }
+            for row in rows {
+                let due = try reader.nextPendingTime(webhookID: row.id,
+                                                     excluding: schedule.endpoints[row.id]?.retriesInFlight ?? [])
+                schedule.endpoints[row.id]?.retryDue = due
+            }
+        }
+    }
+
+    /// Marks the endpoints whose workspaces have events the dispatcher has not seen yet.
+    private func discover(_ schedule: inout Schedule) throws {
+        while true {
+            let after = schedule.seenUpTo
+            let headers = try store.read { reader in try reader.outboxHeaders(after: after, limit: 1000) }
+            guard let last = headers.last else { return }
+            var counts: [Int64: [Int64]] = [:]
+            for header in headers { counts[header.workspaceID, default: []].append(header.id) }
+            for (workspaceID, ids) in counts {
+                for endpointID in schedule.byWorkspace[workspaceID] ?? [] {
+                    guard var state = schedule.endpoints[endpointID] else { continue }
+                    state.hasNewEvents = true
+                    state.backlog += ids.reduce(0) { $0 + ($1 > state.scannedTo ? 1 : 0) }
+                    schedule.endpoints[endpointID] = state
+                }
+            }
+            schedule.seenUpTo = last.id
+            if headers.count < 1000 { return }
+        }
+    }
+
+    /// Hands due retries and new events to the workers, within the global and per-endpoint limits.
+    private func claim(_ schedule: inout Schedule) throws {
+        let time = now()
+        var free = configuration.concurrency - schedule.inFlightCount
+        guard free > 0 else { return }
+        let candidates = schedule.claimable(now: time, perEndpointLimit: configuration.perEndpointConcurrency)
+        guard !candidates.isEmpty else { return }
+        var jobs: [DeliveryJob] = []
+        var expired: [(endpoint: Int64, row: Int64)] = []
+        var dropped: [Int64] = []
+        let perEndpoint = configuration.perEndpointConcurrency
+        try store.read { reader in
+            for endpointID in candidates where free > 0 {
+                guard var state = schedule.endpoints[endpointID] else { continue }
+                let jobsBefore = jobs.count
+                guard let webhook = try reader.webhook(id: endpointID), webhook.active else {
+                    dropped.append(endpointID)
+                    continue
+                }
+                var slots = min(free, perEndpoint - state.running)
+                if let due = state.retryDue, due <= time, slots > 0 {
+                    for row in try reader.dueDeliveries(webhookID: endpointID, now: time,
+                                                        excluding: state.retriesInFlight, limit: slots) {
+                        state.retriesInFlight.insert(row.id)
+                        guard let event = try reader.outboxEvent(id: row.eventID) else {
+                            expired.append((endpointID, row.id))
+                            continue
+                        }
+                        jobs.append(DeliveryJob(deliveryID: row.id, attempt: row.attempt, webhook: webhook, event: event))
+                        state.running += 1
+                        slots -= 1
+                    }
+                    state.retryDue = try reader.nextPendingTime(webhookID: endpointID, excluding: state.retriesInFlight)
+                }
+                while state.hasNewEvents && slots > 0 {
+                    let headers = try reader.workspaceEventHeaders(workspaceID: state.workspaceID, after: state.scannedTo,
+                                                                   limit: Self.scanBatch)
+                    var consumed = 0
+                    for header in headers where slots > 0 {
+                        consumed += 1
+                        state.scannedTo = header.id
+                        state.backlog = max(0, state.backlog - 1)
+                        guard state.wants(header.type), let event = try reader.outboxEvent(id: header.id) else { continue }
+                        state.firstInFlight.insert(header.id)
+                        jobs.append(DeliveryJob(deliveryID: nil, attempt: 1, webhook: webhook, event: event))
+                        state.running += 1
+                        slots -= 1
+                    }
+                    if headers.count < Self.scanBatch && consumed == headers.count {
+                        state.hasNewEvents = false
+                        state.backlog = 0
+                    }
+                }
+                free -= jobs.count - jobsBefore
+                schedule.endpoints[endpointID] = state
+            }
+        }
+        for endpointID in dropped { schedule.drop(endpointID) }
+        schedule.inFlightCount += jobs.count
+        if !jobs.isEmpty {
+            workMonitor.withLock {
+                queue.jobs.append(contentsOf: jobs)
+                workMonitor.broadcast()
+            }
+        }
+        if !expired.isEmpty {
+            let rows = expired.map(\.row)
+            try store.write { writer in
+                for id in rows { try writer.cancelDelivery(id: id, reason: "event expired") }
+            }
+            for (endpointID, row) in expired {
+                schedule.endpoints[endpointID]?.retriesInFlight.remove(row)
+                if let count = schedule.endpoints[endpointID]?.pendingRetries {
+                    schedule.endpoints[endpointID]?.pendingRetries = max(0, count - 1)
+                }
+            }
+        }
+    }
+
+    /// Writes finished attempts, their retries and the endpoints' new cursors in one transaction.
     private func writeBack(_ completions: [DeliveryOutcome], _ schedule: inout Schedule) throws {
         let time = now()
+        // The cursors as they will be once these outcomes are written.
+        var settled = schedule.endpoints
+        for outcome in completions where outcome.deliveryID == nil {
+            settled[outcome.webhookID]?.firstInFlight.remove(outcome.eventID)
+        }
+        var cursors: [(Int64, Int64)] = []
+        for (id, state) in settled where state.settledThrough > state.cursor { cursors.append((id, state.settledThrough)) }
+        let moves = cursors
         let retries = try store.write { writer -> [(Int64, Int64)] in
             var retries: [(Int64, Int64)] = []
             for outcome in completions {
@@ -202,131 +371,39 @@ public final class WebhookDispatcher: Sendable {
                     retries.append((outcome.webhookID, retryAt))
                 }
             }
+            for (id, cursor) in moves { try writer.advanceWebhookCursor(webhookID: id, to: cursor) }
             return retries
         }
-        for outcome in completions { schedule.writtenBack(outcome.deliveryID, webhookID: outcome.webhookID) }
-        for (webhookID, retryAt) in retries { schedule.added(webhookID: webhookID, dueAt: retryAt, count: 1) }
-    }
-
-    /// One delivery to create: an event for an endpoint.
-    struct Route: Sendable {
-        let webhookID: Int64
-        let eventID: Int64
-        let eventType: String
-    }
-
-    /// Routes every outbox event past the position to the endpoints that want it.
-    ///
-    /// The matching is read on a reader connection; the writer only inserts the deliveries
-    /// and the new position, in one transaction. A batch that matches no endpoint moves the
-    /// position in memory and writes it at most once a second: routing it again after a crash
-    /// finds the same (no) endpoints, since an endpoint only receives events younger than itself.
-    private func route(_ schedule: inout Schedule) throws {
-        let batch = configuration.routeBatchSize
-        if schedule.routedUpTo == nil {
-            schedule.routedUpTo = try store.read { reader in try reader.outboxPosition() }
-        }
-        while let position = schedule.routedUpTo {
-            let (lastID, count, routes) = try store.read { reader -> (Int64?, Int, [Route]) in
-                let events = try reader.outboxHeaders(after: position, limit: batch)
-                var routes: [Route] = []
-                var endpoints: [Int64: [WebhookRow]] = [:]
-                for event in events {
-                    let candidates: [WebhookRow]
-                    if let cached = endpoints[event.workspaceID] {
-                        candidates = cached
-                    } else {
-                        candidates = try reader.activeWebhooks(workspaceID: event.workspaceID, existingAt: Int64.max)
-                        endpoints[event.workspaceID] = candidates
-                    }
-                    for webhook in candidates where webhook.wants(event.type) && webhook.createdAt <= event.createdAt {
-                        routes.append(Route(webhookID: webhook.id, eventID: event.id, eventType: event.type))
-                    }
-                }
-                return (events.last?.id, events.count, routes)
-            }
-            guard let lastID else { break }
-            if routes.isEmpty {
-                schedule.positionDirty = true
+        for outcome in completions {
+            guard var state = schedule.endpoints[outcome.webhookID] else { continue }
+            if let row = outcome.deliveryID {
+                state.retriesInFlight.remove(row)
+                state.pendingRetries = max(0, state.pendingRetries - 1)
             } else {
-                let time = now()
-                let added = try store.write { writer -> [Int64: Int] in
-                    var added: [Int64: Int] = [:]
-                    for route in routes where try writer.insertDeliveryIfActive(
-                        webhookID: route.webhookID, eventID: route.eventID, eventType: route.eventType, dueAt: time,
-                        now: time) {
-                        added[route.webhookID, default: 0] += 1
-                    }
-                    try writer.setOutboxPosition(lastID)
-                    return added
-                }
-                for (webhookID, count) in added { schedule.added(webhookID: webhookID, dueAt: time, count: count) }
-                schedule.positionDirty = false
-                schedule.positionSavedAt = time
+                state.firstInFlight.remove(outcome.eventID)
             }
-            schedule.routedUpTo = lastID
-            if count < batch { break }
+            schedule.endpoints[outcome.webhookID] = state
+            if outcome.disableReason != nil { schedule.drop(outcome.webhookID) }
         }
-        let time = now()
-        if schedule.positionDirty, let position = schedule.routedUpTo, time - schedule.positionSavedAt >= 1000 {
-            try store.write { writer in try writer.setOutboxPosition(position) }
-            schedule.positionDirty = false
-            schedule.positionSavedAt = time
+        for (id, cursor) in moves { schedule.endpoints[id]?.cursor = cursor }
+        for (webhookID, retryAt) in retries {
+            guard var state = schedule.endpoints[webhookID] else { continue }
+            state.pendingRetries += 1
+            state.retryDue = min(state.retryDue ?? retryAt, retryAt)
+            schedule.endpoints[webhookID] = state
         }
     }
 
-    /// Hands due attempts to the workers, within the global and per-endpoint limits.
-    private func claimDue(_ schedule: inout Schedule) throws {
-        let time = now()
-        var free = configuration.concurrency - schedule.inFlightCount
-        guard free > 0 else { return }
-        let candidates = schedule.dueEndpoints(now: time, perEndpointLimit: configuration.perEndpointConcurrency)
-        guard !candidates.isEmpty else { return }
-        var jobs: [DeliveryJob] = []
-        var disabled: [DeliveryRow] = []
-        var nextTimes: [Int64: Int64?] = [:]
-        var gone: [Int64] = []
-        let perEndpoint = configuration.perEndpointConcurrency
-        try store.read { reader in
-            for webhookID in candidates where free > 0 {
-                let slots = min(free, perEndpoint - schedule.runningCount(webhookID))
-                guard slots > 0 else { continue }
-                guard let webhook = try reader.webhook(id: webhookID) else {
-                    gone.append(webhookID)
-                    continue
-                }
-                var claimed = schedule.claimed(webhookID)
-                let due = try reader.dueDeliveries(webhookID: webhookID, now: time, excluding: claimed, limit: slots)
-                for delivery in due {
-                    claimed.insert(delivery.id)
-                    if !webhook.active {
-                        disabled.append(delivery)
-                    } else if let event = try reader.outboxEvent(id: delivery.eventID) {
-                        jobs.append(DeliveryJob(delivery: delivery, webhook: webhook, event: event))
-                        free -= 1
-                    } else {
-                        disabled.append(delivery)
-                    }
-                }
-                nextTimes[webhookID] = .some(try reader.nextPendingTime(webhookID: webhookID, excluding: claimed))
-            }
+    /// Writes the cursors of endpoints that skipped events without attempting any (events
+    /// their filter does not want), so a restart does not scan them again and purging can
+    /// pass them.
+    private func saveCursors(_ schedule: inout Schedule) throws {
+        let moves = schedule.endpoints.values.filter { $0.settledThrough > $0.cursor }.map { ($0.id, $0.settledThrough) }
+        guard !moves.isEmpty else { return }
+        try store.write { writer in
+            for (id, cursor) in moves { try writer.advanceWebhookCursor(webhookID: id, to: cursor) }
         }
-        for webhookID in gone { schedule.forget(webhookID: webhookID) }
-        for job in jobs { schedule.started(job.delivery.id, webhookID: job.webhook.id) }
-        for (webhookID, next) in nextTimes { schedule.setNextDue(webhookID: webhookID, next) }
-        if !jobs.isEmpty {
-            workMonitor.withLock {
-                queue.jobs.append(contentsOf: jobs)
-                workMonitor.broadcast()
-            }
-        }
-        if !disabled.isEmpty {
-            let cancelled = disabled
-            try store.write { writer in
-                for delivery in cancelled { try writer.cancelDelivery(id: delivery.id, reason: "endpoint disabled") }
-            }
-            for delivery in disabled { schedule.cancelled(webhookID: delivery.webhookID) }
-        }
+        for (id, cursor) in moves { schedule.endpoints[id]?.cursor = cursor }
     }
 
     private func log(_ message: String) {
@@ -359,6 +436,7 @@ public final class WebhookDispatcher: Sendable {
 /// `@unchecked Sendable`: every access is inside `WebhookDispatcher.dispatcherMonitor.withLock`.
 final class SignalBox: @unchecked Sendable {
     var completions: [DeliveryOutcome] = []
+    var changedWorkspaces: Set<Int64> = []
     var eventsWaiting = false
     var stopping = false
     var stopped = false

@@ -68,24 +68,56 @@ struct WebhookStoreTests {
         #expect(excluded.isEmpty)
     }
 
-    @Test func aGoneAnswerTurnsTheEndpointOff() throws {
+    @Test func aFirstAttemptAddsItsRowAndMovesNothingElse() throws {
         let id = webhook.id
-        let delivery = try store.write { writer in
-            try writer.insertDelivery(webhookID: id, eventID: 1, eventType: "record.created", attempt: 1, dueAt: 1, now: 1)
+        let next = try store.write { writer in
+            try writer.recordOutcome(DeliveryOutcome(
+                deliveryID: nil, webhookID: id, eventID: 3, eventType: "record.created", attempt: 1, succeeded: false,
+                responseStatus: nil, error: "timeout", durationMilliseconds: 15, retryAt: 99, disableReason: nil,
+                attemptedAt: 40), now: 41)
+        }
+        #expect(next != nil)
+        let rows = try store.read { reader in try reader.deliveries(webhookID: id, before: nil, limit: 10) }
+        #expect(rows.map(\.attempt) == [2, 1])
+        #expect(rows[1].createdAt == 40)
+        #expect(rows[1].error == "timeout")
+    }
+
+    @Test func aGoneAnswerTurnsTheEndpointOffAndCancelsItsRetries() throws {
+        let id = webhook.id
+        let retry = try store.write { writer in
+            try writer.insertDelivery(webhookID: id, eventID: 9, eventType: "record.created", attempt: 2, dueAt: 50, now: 1)
         }
         _ = try store.write { writer in
             try writer.recordOutcome(DeliveryOutcome(
-                deliveryID: delivery, webhookID: id, eventID: 1, eventType: "record.created", attempt: 1, succeeded: false,
+                deliveryID: nil, webhookID: id, eventID: 1, eventType: "record.created", attempt: 1, succeeded: false,
                 responseStatus: 410, error: "HTTP 410", durationMilliseconds: 1, retryAt: nil, disableReason: "gone"), now: 2)
         }
         let row = try #require(try store.read { reader in try reader.webhook(id: id) })
         #expect(!row.active)
         #expect(row.disabledReason == "gone")
-        // Routing no longer creates deliveries for it.
-        let inserted = try store.write { writer in
-            try writer.insertDeliveryIfActive(webhookID: id, eventID: 2, eventType: "record.created", dueAt: 3, now: 3)
+        let rows = try store.read { reader in try reader.deliveries(webhookID: id, before: nil, limit: 10) }
+        #expect(rows.first { $0.id == retry }?.status == .failed)
+        #expect(try store.read { reader in try reader.allActiveWebhooks() }.isEmpty)
+    }
+
+    @Test func aNewEndpointStartsAfterTheNewestEventAndCursorsOnlyMoveForward() throws {
+        let workspace = workspace
+        let created = try store.write { writer -> WebhookRow in
+            try writer.appendEvent(workspaceID: workspace, type: "record.created", data: "{}", now: 5)
+            try writer.appendEvent(workspaceID: workspace, type: "record.created", data: "{}", now: 6)
+            return try writer.insertWebhook(workspaceID: workspace, url: "https://example.com/2", description: nil,
+                                            events: ["*"], fields: nil, active: true, secret: "whsec_AAAA",
+                                            createdBy: 1, now: 7)
         }
-        #expect(!inserted)
+        #expect(created.cursor == 2)
+        try store.write { writer in
+            try writer.advanceWebhookCursor(webhookID: created.id, to: 5)
+            try writer.advanceWebhookCursor(webhookID: created.id, to: 3)
+        }
+        #expect(try store.read { reader in try reader.webhook(id: created.id) }?.cursor == 5)
+        let headers = try store.read { reader in try reader.workspaceEventHeaders(workspaceID: workspace, after: 1, limit: 10) }
+        #expect(headers.map(\.id) == [2])
     }
 
     @Test func deletingTheWorkspaceTakesItsEndpointsAndDeliveries() throws {
@@ -104,7 +136,7 @@ struct WebhookStoreTests {
             for time: Int64 in [100, 200, 300] {
                 try writer.appendEvent(workspaceID: workspace, type: "record.created", data: "{}", now: time)
             }
-            try writer.setOutboxPosition(2)
+            try writer.advanceWebhookCursor(webhookID: id, to: 2)
             let done = try writer.insertDelivery(webhookID: id, eventID: 1, eventType: "record.created", attempt: 1,
                                                  dueAt: 100, now: 100)
             _ = try writer.recordOutcome(DeliveryOutcome(
@@ -114,7 +146,7 @@ struct WebhookStoreTests {
                                           now: 100)
         }
         let removed = try store.write { writer in try writer.purgeEvents(before: 1_000, limit: 1000) }
-        // Events 1 and 2 (routed) go; event 3 (not routed yet) stays; the pending attempt stays.
+        // Events 1 and 2 (behind every active cursor) go; event 3 stays; the pending attempt stays.
         #expect(removed == 3)
         let left = try store.read { reader in try reader.outboxEvents(after: 0, limit: 10) }
         #expect(left.map(\.id) == [3])

@@ -185,6 +185,7 @@ enum WebhookEndpoints {
             try audit(row, action: "webhook.created", actor: actor, writer: writer, now: now)
             return row
         }
+        services.webhooks.endpointsChanged(workspaceID: workspaceID)
         return Respond.created(location: "/v1/webhooks/\(row.id)") { writer in write(row, secret: secret, into: &writer) }
     }
 
@@ -245,21 +246,24 @@ enum WebhookEndpoints {
                 if active { row.disabledReason = nil }
             }
             guard row != current else { return current }
-            try writer.updateWebhook(row, now: now)
+            try writer.updateWebhook(row, now: now, reactivated: row.active && !current.active)
             row.updatedAt = now
             try audit(row, action: "webhook.updated", actor: actor, writer: writer, now: now)
             return row
         }
+        services.webhooks.endpointsChanged(workspaceID: row.workspaceID)
         return Respond.json { writer in write(row, into: &writer) }
     }
 
     static func delete(_ request: inout APIRequest) throws -> HTTPResponse {
         let actor = request.actor
         let now = request.now
-        try changing(&request, needs: .webhooksWrite) { current, writer in
+        let workspaceID = try changing(&request, needs: .webhooksWrite) { current, writer -> Int64 in
             try writer.deleteWebhook(id: current.id)
             try audit(current, action: "webhook.deleted", actor: actor, writer: writer, now: now)
+            return current.workspaceID
         }
+        request.services.webhooks.endpointsChanged(workspaceID: workspaceID)
         return Respond.noContent()
     }
 
