@@ -48,8 +48,12 @@ let package = Package(
         .testTarget(name: "AtriumSQLiteTests", dependencies: ["AtriumSQLite"]),
         .testTarget(name: "AtriumStoreTests", dependencies: ["AtriumStore", "AtriumSQLite"]),
         .testTarget(name: "AtriumAuthTests", dependencies: ["AtriumAuth", "AtriumJSON", "AtriumCrypto"]),
-        .testTarget(name: "AtriumOutboundTests", dependencies: ["AtriumOutbound", "COpenSSL"]),
+        // Sockets, TLS and a throw-away PKI for tests that play a webhook receiver.
+        .target(name: "AtriumTestSupport", dependencies: ["COpenSSL"], path: "Tests/AtriumTestSupport",
+                swiftSettings: strict),
+        .testTarget(name: "AtriumOutboundTests", dependencies: ["AtriumOutbound", "COpenSSL", "AtriumTestSupport"]),
         .testTarget(name: "AtriumWebhooksTests", dependencies: ["AtriumWebhooks", "AtriumStore", "AtriumCrypto", "AtriumJSON"]),
-        .testTarget(name: "AtriumAPITests", dependencies: ["AtriumJSON", "AtriumCrypto", "AtriumAuth"]),
+        .testTarget(name: "AtriumAPITests",
+                    dependencies: ["AtriumJSON", "AtriumCrypto", "AtriumAuth", "AtriumTestSupport", "COpenSSL"]),
     ]
 )

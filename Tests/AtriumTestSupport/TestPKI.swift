@@ -1,21 +1,21 @@
 import Foundation
 
-/// A throw-away certificate authority and two server certificates, made with the `openssl`
+/// A throw-away certificate authority (shared by the outbound-client and webhook tests) and two server certificates, made with the `openssl`
 /// command line tool in a temporary directory the first time HTTPS tests need them.
-struct TestPKI: Sendable {
-    let directory: String
-    var caCertificate: String { directory + "/ca.pem" }
+public struct TestPKI: Sendable {
+    public let directory: String
+    public var caCertificate: String { directory + "/ca.pem" }
     /// Valid for DNS:localhost and IP:127.0.0.1.
-    var serverCertificate: String { directory + "/server.pem" }
-    var serverKey: String { directory + "/server.key" }
+    public var serverCertificate: String { directory + "/server.pem" }
+    public var serverKey: String { directory + "/server.key" }
     /// Signed by the same CA but only for DNS:wrong.example.
-    var wrongNameCertificate: String { directory + "/wrong.pem" }
-    var wrongNameKey: String { directory + "/wrong.key" }
+    public var wrongNameCertificate: String { directory + "/wrong.pem" }
+    public var wrongNameKey: String { directory + "/wrong.key" }
 
     /// nil when `openssl` is not installed (or generation failed): HTTPS tests are skipped.
-    static let shared: TestPKI? = make()
+    public static let shared: TestPKI? = make()
 
-    static let openSSLPath: String? = {
+    public static let openSSLPath: String? = {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         return path.split(separator: ":").map { "\($0)/openssl" }
             .first { FileManager.default.isExecutableFile(atPath: $0) }
