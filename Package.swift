@@ -53,6 +53,7 @@ let package = Package(
                 swiftSettings: strict),
         .testTarget(name: "AtriumOutboundTests", dependencies: ["AtriumOutbound", "COpenSSL", "AtriumTestSupport"]),
         .testTarget(name: "AtriumWebhooksTests", dependencies: ["AtriumWebhooks", "AtriumStore", "AtriumCrypto", "AtriumJSON"]),
+        .testTarget(name: "AtriumAPIUnitTests", dependencies: ["AtriumAPI", "AtriumHTTP", "AtriumJSON"]),
         .testTarget(name: "AtriumAPITests",
                     dependencies: ["AtriumJSON", "AtriumCrypto", "AtriumAuth", "AtriumTestSupport", "COpenSSL"]),
     ]

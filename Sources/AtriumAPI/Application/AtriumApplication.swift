@@ -49,10 +49,13 @@ public final class AtriumApplication: Sendable {
             guard let services else { return "" }
             return MetricsText.render(services: services)
         }
-        return OperationsEndpoints.all(metrics: metricsText, metricsEnabled: metricsEnabled)
+        let endpoints = OperationsEndpoints.all(metrics: metricsText, metricsEnabled: metricsEnabled)
             + AuthEndpoints.all() + MeEndpoints.all() + APIKeyEndpoints.all() + WorkspaceEndpoints.all()
             + WorkspaceKeyEndpoints.all() + RecordEndpoints.all()
             + MemberEndpoints.all() + InvitationEndpoints.all() + AccountEndpoints.all() + WebhookEndpoints.all()
+        // The document describes every endpoint, itself included; built once, served as bytes.
+        let document = OpenAPIDocument.build(endpoints + [OperationsEndpoints.openAPI(document: [])])
+        return endpoints + [OperationsEndpoints.openAPI(document: document)]
     }
 
     /// Binds and starts serving; returns the bound port.

@@ -10,19 +10,23 @@ enum APIKeyEndpoints {
         let keyErrors = ["VALIDATION_FAILED", "INVALID_JSON", "CROSS_TENANT_WORKSPACE", "SESSION_REQUIRED"]
         return [
             Endpoint(.get, "/v1/api-keys", access: .session,
-                     documentation: .init("The caller's full and scoped API keys", errors: ["SESSION_REQUIRED"]),
+                     documentation: .init("The caller's full and scoped API keys", errors: ["SESSION_REQUIRED"],
+                                          operationID: "listAPIKeys", response: .page(of: .ref("APIKey"))),
                      reading: list),
             Endpoint(.post, "/v1/api-keys", access: .session,
                      documentation: .init("Create a full or scoped API key; the secret is shown once", success: 201,
-                                          errors: keyErrors),
+                                          errors: keyErrors,
+                                          operationID: "createAPIKey", request: .ref("APIKeyCreate"), response: .ref("APIKeyWithSecret"), links: [OperationLink("UpdateAPIKey", to: "updateAPIKey", [("keyId", "$response.body#/id")]), OperationLink("DeleteAPIKey", to: "deleteAPIKey", [("keyId", "$response.body#/id")])]),
                      handler: create),
             Endpoint(.put, "/v1/api-keys/{keyId}", access: .session,
                      documentation: .init("Replace a key's name, permissions, expiry and allow-list",
-                                          errors: keyErrors + ["NOT_FOUND", "INVALID_PARAMETER"]),
+                                          errors: keyErrors + ["NOT_FOUND", "INVALID_PARAMETER"],
+                                          operationID: "updateAPIKey", request: .ref("APIKeyCreate"), response: .ref("APIKey")),
                      handler: update),
             Endpoint(.delete, "/v1/api-keys/{keyId}", access: .session,
                      documentation: .init("Revoke a key at once", success: 204,
-                                          errors: ["NOT_FOUND", "INVALID_PARAMETER", "SESSION_REQUIRED"]),
+                                          errors: ["NOT_FOUND", "INVALID_PARAMETER", "SESSION_REQUIRED"],
+                                          operationID: "deleteAPIKey"),
                      handler: delete),
         ]
     }

@@ -8,17 +8,21 @@ enum MeEndpoints {
     static func all() -> [Endpoint] {
         [
             Endpoint(.get, "/v1/me", access: .anyCredential,
-                     documentation: .init("The caller, the workspaces this credential reaches, and the credential"),
+                     documentation: .init("The caller, the workspaces this credential reaches, and the credential",
+                                          operationID: "getMe", response: .ref("Me")),
                      reading: me),
             Endpoint(.patch, "/v1/me", access: .session,
                      documentation: .init("Change the caller's name or main workspace",
-                                          errors: ["VALIDATION_FAILED", "INVALID_JSON", "CROSS_TENANT_WORKSPACE", "SESSION_REQUIRED"]),
+                                          errors: ["VALIDATION_FAILED", "INVALID_JSON", "CROSS_TENANT_WORKSPACE", "SESSION_REQUIRED"],
+                                          operationID: "updateMe", request: .ref("MeUpdate"), response: .ref("Me")),
                      handler: updateMe),
             Endpoint(.get, "/v1/user/workspaces", access: .session,
-                     documentation: .init("The caller's live workspaces", errors: ["SESSION_REQUIRED"]),
+                     documentation: .init("The caller's live workspaces", errors: ["SESSION_REQUIRED"],
+                                          operationID: "listUserWorkspaces", response: .page(of: .ref("Workspace"))),
                      reading: userWorkspaces),
             Endpoint(.get, "/v1/workspaces", access: .anyCredential,
-                     documentation: .init("The live workspaces this credential reaches"),
+                     documentation: .init("The live workspaces this credential reaches",
+                                          operationID: "listWorkspaces", response: .page(of: .ref("Workspace"))),
                      reading: reachableWorkspaces),
         ]
     }

@@ -9,12 +9,14 @@ enum WorkspaceEndpoints {
         [
             Endpoint(.post, "/v1/workspaces", access: .session,
                      documentation: .init("Create a workspace owned by the caller", success: 201,
-                                          errors: ["VALIDATION_FAILED", "INVALID_JSON", "LIMIT_REACHED", "SESSION_REQUIRED"]),
+                                          errors: ["VALIDATION_FAILED", "INVALID_JSON", "LIMIT_REACHED", "SESSION_REQUIRED"],
+                                          operationID: "createWorkspace", request: .ref("WorkspaceCreate"), response: .ref("Workspace"), links: [OperationLink("GetWorkspace", to: "getWorkspace", [("id", "$response.body#/id")]), OperationLink("ListMembers", to: "listMembers", [("id", "$response.body#/id")]), OperationLink("UpdateWorkspace", to: "updateWorkspace", [("id", "$response.body#/id")]), OperationLink("DeleteWorkspace", to: "deleteWorkspace", [("id", "$response.body#/id")])]),
                      handler: create),
             Endpoint(.get, "/v1/workspaces/{id}", access: .anyCredential,
                      scope: .path(parameter: "id", .workspaceRead),
                      documentation: .init("One workspace",
-                                          errors: ["INVALID_WORKSPACE_ID", "CROSS_TENANT_WORKSPACE", "PERMISSION_DENIED"]),
+                                          errors: ["INVALID_WORKSPACE_ID", "CROSS_TENANT_WORKSPACE", "PERMISSION_DENIED"],
+                                          operationID: "getWorkspace", response: .ref("Workspace")),
                      reading: read),
         ]
     }
