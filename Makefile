@@ -4,8 +4,12 @@ SWIFT ?= swift
 DEBIAN_PACKAGES := libsqlite3-dev libssl-dev pkg-config openssl curl jq
 FUZZ_SECONDS ?= 60
 BENCH_DIR ?= .build/bench
+# Python tools for the conformance run, pinned, in a virtualenv inside the build folder.
+VENV := .build/venv
+PYTHON_TOOLS := schemathesis==4.32.5 openapi-spec-validator==0.9.0
+VENV_STAMP := $(VENV)/.installed-schemathesis-4.32.5-validator-0.9.0
 
-.PHONY: run test build release bench fuzz clean deps migrations check-migrations doc-examples
+.PHONY: run test build release bench fuzz clean deps migrations check-migrations doc-examples conformance
 
 ## deps: make sure the C libraries Atrium links are installed (Debian packages).
 deps:
@@ -32,10 +36,20 @@ test: deps check-migrations
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel --num-workers 2
 	$(MAKE) --no-print-directory doc-examples
+	$(MAKE) --no-print-directory conformance
 
 ## doc-examples: run the curl examples of docs/api.md against a live server, checking statuses.
 doc-examples:
 	python3 ./scripts/doc_examples.py .build/debug/atrium
+
+## conformance: validate GET /openapi.json and run Schemathesis against a live server (two users).
+conformance: $(VENV_STAMP)
+	python3 ./scripts/conformance.py $(VENV)/bin .build/debug/atrium
+
+$(VENV_STAMP):
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check $(PYTHON_TOOLS)
+	touch $@
 
 ## migrations: regenerate the embedded copy of migrations/*.sql.
 migrations:

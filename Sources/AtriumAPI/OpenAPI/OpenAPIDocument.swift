@@ -192,8 +192,8 @@ enum OpenAPIDocument {
         case .selected, .selectedOrFanOut:
             codes += selectedErrors + ["FEATURE_UNAVAILABLE"]
         case .row:
-            codes += ["INVALID_WORKSPACE_HEADER", "INVALID_WORKSPACE_ID", "NOT_FOUND", "PERMISSION_DENIED",
-                      "INVALID_PARAMETER", "FEATURE_UNAVAILABLE"]
+            codes += ["INVALID_WORKSPACE_HEADER", "INVALID_WORKSPACE_ID", "WORKSPACE_MISMATCH", "NOT_FOUND",
+                      "PERMISSION_DENIED", "INVALID_PARAMETER", "FEATURE_UNAVAILABLE"]
         case .path:
             codes += ["INVALID_WORKSPACE_ID", "CROSS_TENANT_WORKSPACE", "PERMISSION_DENIED", "FEATURE_UNAVAILABLE"]
         case .none:
