@@ -5,16 +5,13 @@ Every ```sh block is run, in order, in one bash process (variables carry over), 
 wrapped to report each response's status. A block's `# expect: 201 200 …` line lists the
 statuses its curl calls must answer, in order. Exit 1 on the first mismatch or failure.
 Usage: doc_examples.py [path/to/atrium] (default .build/debug/atrium)."""
-import os, re, shutil, socket, subprocess, sys, tempfile, time
+import os, re, shutil, subprocess, sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from atrium_server import Server  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOC = os.path.join(ROOT, "docs", "api.md")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def blocks(text):
@@ -34,21 +31,8 @@ def main():
     for tool in ("curl", "jq", "bash"):
         if not shutil.which(tool):
             sys.exit(f"doc examples need {tool}")
-    data = tempfile.mkdtemp(prefix="atrium-docs-")
-    port = free_port()
-    server = subprocess.Popen([binary, "serve", "--port", str(port), "--data-dir", data,
-                               "--password-iterations", "1000", "--access-log", "false"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = Server(binary)
     try:
-        deadline = time.time() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.time() > deadline:
-                    sys.exit("the server did not start")
-                time.sleep(0.05)
         found = blocks(open(DOC).read())
         script = ["set -euo pipefail",
                   "curl() { command curl -sS -w '%{stderr}@@status %{http_code}\\n' \"$@\"; }"]
@@ -57,7 +41,7 @@ def main():
             script.append(body)
         script.append("echo '@@done' >&2")
         run = subprocess.run(["bash", "-c", "\n".join(script)], capture_output=True, text=True,
-                             env={**os.environ, "B": f"http://127.0.0.1:{port}"}, timeout=120)
+                             env={**os.environ, "B": server.base}, timeout=120)
         statuses, current, done = {}, None, False
         for line in run.stderr.splitlines():
             if line.startswith("@@block "):
@@ -82,9 +66,7 @@ def main():
         print(f"docs/api.md: {len(found)} example blocks, "
               f"{sum(len(e) for _, _, e in found)} requests, all as documented")
     finally:
-        server.terminate()
-        server.wait(timeout=20)
-        shutil.rmtree(data, ignore_errors=True)
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -22,9 +22,8 @@ final class TestReceiver: Sendable {
             defer { close(fd) }
             var ssl: OpaquePointer?
             if let tls {
-                ssl = SSL_new(tls.context)
-                SSL_set_fd(ssl, fd)
-                guard SSL_accept(ssl) == 1 else { SSL_free(ssl); return }
+                guard let session = ServerSide.acceptTLS(fd, tls) else { return }
+                ssl = session
             }
             defer { if let ssl { SSL_free(ssl) } }
             let request = RequestReading.readRequest(fd: fd, ssl: ssl)
@@ -35,17 +34,7 @@ final class TestReceiver: Sendable {
                 _ = poll(&entry, 1, 10_000)
                 return
             }
-            withSIGPIPEBlocked {
-                response.withUnsafeBytes { raw in
-                    guard let base = raw.baseAddress else { return }
-                    if let ssl {
-                        _ = SSL_write(ssl, base, Int32(raw.count))
-                        _ = SSL_shutdown(ssl)
-                    } else {
-                        _ = send(fd, base, raw.count, Int32(MSG_NOSIGNAL))
-                    }
-                }
-            }
+            withSIGPIPEBlocked { ServerSide.write(response, fd: fd, ssl: ssl) }
         }
     }
 

@@ -72,6 +72,41 @@ public final class ServerTLSContext: @unchecked Sendable {
     deinit { SSL_CTX_free(context) }
 }
 
+/// The server side of a test connection, plain or TLS.
+public enum ServerSide {
+    /// Runs the TLS handshake on an accepted socket; nil (and nothing to free) on failure.
+    public static func acceptTLS(_ fd: Int32, _ tls: ServerTLSContext) -> OpaquePointer? {
+        let ssl = SSL_new(tls.context)
+        SSL_set_fd(ssl, fd)
+        guard SSL_accept(ssl) == 1 else {
+            SSL_free(ssl)
+            return nil
+        }
+        return ssl
+    }
+
+    /// A peer that closed first must not kill the test process through SIGPIPE (SSL_write has
+    /// no MSG_NOSIGNAL); ignored once for the whole process.
+    private static let sigpipeIgnored: Bool = {
+        signal(SIGPIPE, SIG_IGN)
+        return true
+    }()
+
+    /// Writes `bytes` (through `ssl` when given, then a TLS close-notify), ignoring a closed peer.
+    public static func write(_ bytes: [UInt8], fd: Int32, ssl: OpaquePointer?) {
+        _ = sigpipeIgnored
+        bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            if let ssl {
+                _ = SSL_write(ssl, base, Int32(raw.count))
+                _ = SSL_shutdown(ssl)
+            } else {
+                _ = send(fd, base, raw.count, Int32(MSG_NOSIGNAL))
+            }
+        }
+    }
+}
+
 /// Reading one HTTP request (plain or TLS) the simple way a test receiver needs.
 public enum RequestReading {
     /// Reads a head and a Content-Length body.

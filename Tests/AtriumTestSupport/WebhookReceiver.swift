@@ -75,9 +75,8 @@ public final class WebhookReceiver: Sendable {
         defer { close(fd) }
         var ssl: OpaquePointer?
         if let tls {
-            ssl = SSL_new(tls.context)
-            SSL_set_fd(ssl, fd)
-            guard SSL_accept(ssl) == 1 else { SSL_free(ssl); return }
+            guard let session = ServerSide.acceptTLS(fd, tls) else { return }
+            ssl = session
         }
         defer { if let ssl { SSL_free(ssl) } }
         let bytes = RequestReading.readRequest(fd: fd, ssl: ssl)
@@ -91,16 +90,7 @@ public final class WebhookReceiver: Sendable {
         if answer.delay > 0 { usleep(UInt32(answer.delay * 1_000_000)) }
         var head = "HTTP/1.1 \(answer.status) Test\r\nContent-Length: 0\r\nConnection: close\r\n"
         for (name, value) in answer.headers { head += "\(name): \(value)\r\n" }
-        let response = Array((head + "\r\n").utf8)
-        response.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { return }
-            if let ssl {
-                _ = SSL_write(ssl, base, Int32(raw.count))
-                _ = SSL_shutdown(ssl)
-            } else {
-                _ = send(fd, base, raw.count, Int32(MSG_NOSIGNAL))
-            }
-        }
+        ServerSide.write(Array((head + "\r\n").utf8), fd: fd, ssl: ssl)
     }
 
     static func parse(_ bytes: [UInt8]) -> ReceivedRequest? {

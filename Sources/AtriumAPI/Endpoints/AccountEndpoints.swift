@@ -100,19 +100,30 @@ enum AccountEndpoints {
     }
 
     static func auditLog(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
-        let limit = try request.query.limit()
-        let cursor = try Cursor.decode(request.query, prefix: "a")
-        let rows = try reader.auditLog(workspaceID: request.resolved.workspaceID, before: cursor, limit: limit + 1)
-        let page = rows.prefix(limit)
-        let next = rows.count > limit ? page.last.map { Cursor.encode($0.id, prefix: "a") } : nil
-        return Respond.json(capacity: 64 + page.count * 256) { writer in
-            Presenters.list(page, nextCursor: next, into: &writer) { Presenters.audit($0, into: &$1) }
+        let workspaceID = request.resolved.workspaceID
+        return try Cursor.page(request, prefix: "a", id: \.id, rowBytes: 256, present: Presenters.audit) { cursor, limit in
+            try reader.auditLog(workspaceID: workspaceID, before: cursor, limit: limit)
         }
     }
 }
 
 /// Opaque page cursors: base64url of a kind letter and the last id seen.
 enum Cursor {
+    /// A `{data, next_cursor}` page newest first: reads the `limit` and `cursor` of the query,
+    /// fetches one row more than the page (rows with ids below the cursor) to learn whether
+    /// another page follows, and writes each row with `present`.
+    static func page<Row>(_ request: APIRequest, prefix: String, id: KeyPath<Row, Int64>, rowBytes: Int,
+                          present: (Row, inout JSONWriter) -> Void,
+                          fetch: (_ before: Int64?, _ limit: Int) throws -> [Row]) throws -> HTTPResponse {
+        let limit = try request.query.limit()
+        let rows = try fetch(try decode(request.query, prefix: prefix), limit + 1)
+        let page = rows.prefix(limit)
+        let next = rows.count > limit ? page.last.map { encode($0[keyPath: id], prefix: prefix) } : nil
+        return Respond.json(capacity: 64 + page.count * rowBytes) { writer in
+            Presenters.list(page, nextCursor: next, into: &writer, present)
+        }
+    }
+
     static func encode(_ id: Int64, prefix: String) -> String {
         Base64.urlEncode(Array("\(prefix)\(id)".utf8))
     }

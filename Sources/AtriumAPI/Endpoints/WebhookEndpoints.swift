@@ -162,13 +162,10 @@ enum WebhookEndpoints {
     // MARK: Handlers
 
     static func list(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
-        let limit = try request.query.limit()
-        let cursor = try Cursor.decode(request.query, prefix: "w")
-        let rows = try reader.webhooks(workspaceID: request.resolved.workspaceID, before: cursor, limit: limit + 1)
-        let page = rows.prefix(limit)
-        let next = rows.count > limit ? page.last.map { Cursor.encode($0.id, prefix: "w") } : nil
-        return Respond.json(capacity: 64 + page.count * 400) { writer in
-            Presenters.list(page, nextCursor: next, into: &writer) { write($0, into: &$1) }
+        let workspaceID = request.resolved.workspaceID
+        return try Cursor.page(request, prefix: "w", id: \WebhookRow.id, rowBytes: 400,
+                               present: { write($0, into: &$1) }) { cursor, limit in
+            try reader.webhooks(workspaceID: workspaceID, before: cursor, limit: limit)
         }
     }
 
@@ -205,15 +202,11 @@ enum WebhookEndpoints {
 
     static func deliveries(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
         let id = try request.pathID("id")
-        let limit = try request.query.limit()
-        let cursor = try Cursor.decode(request.query, prefix: "d")
         guard let row = try reader.webhook(id: id) else { throw APIError.notFound }
         try request.authorizeRow(workspaceID: row.workspaceID, needs: .webhooksRead, reader: reader)
-        let rows = try reader.deliveries(webhookID: id, before: cursor, limit: limit + 1)
-        let page = rows.prefix(limit)
-        let next = rows.count > limit ? page.last.map { Cursor.encode($0.id, prefix: "d") } : nil
-        return Respond.json(capacity: 64 + page.count * 300) { writer in
-            Presenters.list(page, nextCursor: next, into: &writer) { write($0, into: &$1) }
+        return try Cursor.page(request, prefix: "d", id: \DeliveryRow.id, rowBytes: 300,
+                               present: { write($0, into: &$1) }) { cursor, limit in
+            try reader.deliveries(webhookID: id, before: cursor, limit: limit)
         }
     }
 
