@@ -64,10 +64,12 @@ def main():
                    # (docs/openapi.md).
                    "--exclude-checks", "positive_data_acceptance",
                    "--phases", "examples,coverage,fuzzing,stateful",
-                   "--max-examples", max_examples, "--workers", "2", "--seed", os.environ.get("CONFORMANCE_SEED", "1"),
+                   "--max-examples", max_examples, "--workers", "1", "--seed", os.environ.get("CONFORMANCE_SEED", "1"),
                    "--request-timeout", "10", "--no-color",
                    # Logging out would revoke the token every later request uses.
                    "--exclude-operation-id", "logout"]
+        # One worker: with two, CPython 3.11 now and then fails compiling in Schemathesis's
+        # threads ("AST constructor recursion depth mismatch"), a tool error and not a finding.
         command += sys.argv[3:]
         print(" ".join(command), flush=True)
         result = subprocess.run(command)

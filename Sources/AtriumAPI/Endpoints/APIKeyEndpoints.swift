@@ -21,7 +21,7 @@ enum APIKeyEndpoints {
             Endpoint(.put, "/v1/api-keys/{keyId}", access: .session,
                      documentation: .init("Replace a key's name, permissions, expiry and allow-list",
                                           errors: keyErrors + ["NOT_FOUND", "INVALID_PARAMETER"],
-                                          operationID: "updateAPIKey", request: .ref("APIKeyCreate"), response: .ref("APIKey")),
+                                          operationID: "updateAPIKey", request: .ref("APIKeyUpdate"), response: .ref("APIKey")),
                      handler: update),
             Endpoint(.delete, "/v1/api-keys/{keyId}", access: .session,
                      documentation: .init("Revoke a key at once", success: 204,
@@ -44,6 +44,13 @@ enum APIKeyEndpoints {
         var body = try request.body()
         let name = body.string("name", required: true, minLength: 1, maxLength: 100, trim: true)
         var mode = modeFixed
+        if let modeFixed, modeFixed != .workspace, body.has("mode") {
+            // `mode` is part of an account key's body, and fixed at creation: naming another one
+            // is an error, not ignored. (Workspace keys have no `mode` field: ignored, api.md §1.)
+            if body.string("mode", required: false, maxLength: 16) != modeFixed.rawValue {
+                body.addProblem("mode", "cannot be changed: this key is \(modeFixed.rawValue)")
+            }
+        }
         if modeFixed == nil {
             let modeText = body.string("mode", required: true, maxLength: 16)
             if let modeText {

@@ -46,6 +46,11 @@ enum Components {
             ("workspace_ids", .array(.id, maxItems: 1000)), ("permissions", .array(permission, maxItems: 32)),
             ("expires_at", nullableTime),
         ], required: ["name", "mode"])),
+        ("APIKeyUpdate", .object([
+            ("name", .string(minLength: 1, maxLength: 100)), ("mode", .string(values: ["full", "scoped"])),
+            ("workspace_ids", .array(.id, maxItems: 1000)), ("permissions", .array(permission, maxItems: 32)),
+            ("expires_at", nullableTime),
+        ], required: ["name"])),
         ("WorkspaceKeyCreate", .object([
             ("name", .string(minLength: 1, maxLength: 100)), ("permissions", .array(permission, maxItems: 32)),
             ("expires_at", nullableTime),
