@@ -140,11 +140,14 @@ public final class WebhookDispatcher: Sendable {
     private func dispatcherLoop(_ schedule: inout Schedule) {
         var needsLoad = true
         var discoverNow = true
+        // Finished attempts whose write-back failed: written with the next round's.
+        var unwritten: [DeliveryOutcome] = []
         var lastPurge = now()
         while true {
             let (completions, eventsWaiting, changed, stopping) = dispatcherMonitor.withLock {
                 () -> ([DeliveryOutcome], Bool, Set<Int64>, Bool) in
-                if signals.completions.isEmpty && signals.changedWorkspaces.isEmpty && !signals.stopping && !needsLoad {
+                if signals.completions.isEmpty && signals.changedWorkspaces.isEmpty && !signals.stopping && !needsLoad
+                    && unwritten.isEmpty {
                     var wait = schedule.waitMilliseconds(now: now(), configuration: configuration)
                     if signals.eventsWaiting || discoverNow {
                         wait = min(wait, max(0, schedule.lastDiscovery + Self.discoveryInterval - now()))
@@ -181,7 +184,10 @@ public final class WebhookDispatcher: Sendable {
                     discoverNow = false
                 }
                 try claim(&schedule)
-                if !completions.isEmpty { try writeBack(completions, &schedule) }
+                let outcomes = unwritten + completions
+                unwritten = outcomes
+                if !outcomes.isEmpty { try writeBack(outcomes, &schedule) }
+                unwritten = []
                 if time - schedule.lastCursorSave >= 1000 {
                     try saveCursors(&schedule)
                     schedule.lastCursorSave = time
@@ -194,7 +200,8 @@ public final class WebhookDispatcher: Sendable {
                 }
             } catch {
                 // The store refused (shutting down, or disk trouble): start again from the
-                // store's state shortly. Unsettled events and pending rows run again.
+                // store's state shortly, keeping the outcomes not yet written. Unsettled events
+                // and pending rows run again.
                 log("webhook dispatch: \(error)")
                 needsLoad = true
                 usleep(200_000)
