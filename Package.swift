@@ -33,7 +33,7 @@ let package = Package(
             swiftSettings: strict
         ),
         // Outbound HTTP(S) for webhook delivery, with the SSRF guard.
-        .target(name: "AtriumOutbound", dependencies: ["COpenSSL"], swiftSettings: strict),
+        .target(name: "AtriumOutbound", dependencies: ["COpenSSL", "CAtriumSystem"], swiftSettings: strict),
         // Webhook signing, payloads, retries and the delivery dispatcher over the outbox.
         .target(name: "AtriumWebhooks",
                 dependencies: ["AtriumStore", "AtriumOutbound", "AtriumCrypto", "AtriumJSON", "CAtriumSystem"],

@@ -1,3 +1,4 @@
+import CAtriumSystem
 import Glibc
 
 /// Blocking HTTP/1.1 client for webhook deliveries (callers run it on a worker thread).
@@ -27,7 +28,7 @@ public final class OutboundClient: Sendable {
     private func perform(_ request: OutboundRequest) throws(OutboundError) -> OutboundResponse {
         let deadline = Deadline(secondsFromNow: configuration.timeoutSeconds)
         let head = try Self.serializeHead(request)
-        let addresses = try resolve(request.url)
+        let addresses = try resolve(request.url, deadline: deadline)
         if !configuration.allowPrivateAddresses {
             if let bad = addresses.first(where: AddressPolicy.isForbidden) {
                 throw OutboundError(.forbiddenAddress, "\(request.url.host) resolves to forbidden address \(bad)")
@@ -42,15 +43,15 @@ public final class OutboundClient: Sendable {
         return try reader.readResponse(requestMethod: request.method)
     }
 
-    /// The literal itself, or every address getaddrinfo returns (deduplicated, in order).
-    private func resolve(_ url: WebhookURL) throws(OutboundError) -> [IPAddress] {
+    /// The literal itself, or every address the resolver returns (deduplicated, in order),
+    /// within what is left of the attempt's deadline.
+    private func resolve(_ url: WebhookURL, deadline: Deadline) throws(OutboundError) -> [IPAddress] {
         if let literal = url.literalAddress { return [literal] }
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = AI_ADDRCONFIG
         var list: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(url.host, nil, &hints, &list)
+        let status = atrium_resolve(url.host, max(1, deadline.remainingMilliseconds), &list)
+        guard status != ATRIUM_RESOLVE_TIMEOUT else {
+            throw OutboundError(.timeout, "resolving \(url.host) took longer than the attempt's timeout")
+        }
         guard status == 0 else {
             throw OutboundError(.dnsFailure, "cannot resolve \(url.host): \(String(cString: gai_strerror(status)))")
         }

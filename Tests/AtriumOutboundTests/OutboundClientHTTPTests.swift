@@ -132,6 +132,16 @@ import Testing
         #expect(!listener.hasPendingConnection(milliseconds: 100), "no connection may be made")
     }
 
+    /// Resolution runs inside the attempt's deadline (getaddrinfo_a): an unknown name fails as
+    /// a DNS error (or, with a resolver that hangs, a timeout), never past the attempt's budget.
+    @Test func anUnresolvableNameFailsWithinTheDeadline() throws {
+        let started = Date()
+        let result = try Self.client(timeout: 3).send(try Self.request("http://atrium-test.invalid/"))
+        guard case .failure(let error) = result else { Issue.record("expected failure"); return }
+        #expect(error.kind == .dnsFailure || error.kind == .timeout, "\(error)")
+        #expect(Date().timeIntervalSince(started) < 6)
+    }
+
     @Test(arguments: [("X-Bad", "a\r\nInjected: 1"), ("Bad Name", "v"), ("", "v")])
     func headerInjectionIsRefused(name: String, value: String) throws {
         let listener = try Listener()

@@ -54,4 +54,12 @@ void atrium_set_thread_name(const char *name);
 uint64_t atrium_monotonic_ns(void);
 /* Wall clock in milliseconds since the epoch. */
 int64_t atrium_wall_ms(void);
+/* --- Name resolution with a deadline (resolve.c) --- */
+struct addrinfo;
+/** What atrium_resolve returns when the deadline passed first. */
+#define ATRIUM_RESOLVE_TIMEOUT (-10000)
+/** getaddrinfo(host) for stream sockets (AF_UNSPEC, AI_ADDRCONFIG), giving up after
+ *  timeout_ms: 0 and *result (free with freeaddrinfo), an EAI_* code, or ATRIUM_RESOLVE_TIMEOUT. */
+int atrium_resolve(const char *host, int timeout_ms, struct addrinfo **result);
+
 #endif
