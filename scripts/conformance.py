@@ -39,7 +39,7 @@ def seed(base, name):
 
 
 def main():
-    venv = sys.argv[1]
+    venv = os.path.abspath(sys.argv[1])
     binary = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, ".build", "debug", "atrium")
     server = Server(binary, ["--access-token-ttl", "7200", "--invites-per-hour", "1000000",
                              "--login-failures-per-address", "1000000"])
@@ -72,7 +72,8 @@ def main():
         # threads ("AST constructor recursion depth mismatch"), a tool error and not a finding.
         command += sys.argv[3:]
         print(" ".join(command), flush=True)
-        result = subprocess.run(command)
+        # Schemathesis keeps a cache in its working directory: the throw-away data directory.
+        result = subprocess.run(command, cwd=data)
         if result.returncode != 0:
             print(f"schemathesis failed (exit {result.returncode})")
             sys.exit(result.returncode)
