@@ -2,6 +2,7 @@ import AtriumOutbound
 import AtriumStore
 import CAtriumSystem
 import Glibc
+import Synchronization
 
 /// Turns the outbox into signed deliveries, at least once (docs/webhooks.md).
 ///
@@ -33,6 +34,9 @@ public final class WebhookDispatcher: Sendable {
     /// Guards `queue`; idle workers wait on it.
     let workMonitor = Monitor()
     let queue: WorkQueue
+    /// False while no endpoint is active anywhere: commits then need not wake the dispatcher
+    /// (an endpoint only receives events younger than itself, and creating one reloads).
+    let anyEndpoints = Atomic<Bool>(true)
 
     public init(store: Store, client: OutboundClient, configuration: DispatcherConfiguration,
                 now: @escaping @Sendable () -> Int64 = Clock.nowMilliseconds) {
@@ -85,6 +89,7 @@ public final class WebhookDispatcher: Sendable {
 
     /// New events are committed: look for them now rather than at the next poll.
     public func wake() {
+        guard anyEndpoints.load(ordering: .relaxed) else { return }
         dispatcherMonitor.withLock {
             signals.eventsWaiting = true
             dispatcherMonitor.broadcast()
@@ -207,6 +212,7 @@ public final class WebhookDispatcher: Sendable {
                 usleep(200_000)
             }
             metrics.queueDepth.store(schedule.pendingCount, ordering: .relaxed)
+            anyEndpoints.store(!schedule.endpoints.isEmpty || needsLoad, ordering: .relaxed)
         }
         _ = try? saveCursors(&schedule)
         dispatcherMonitor.withLock {
