@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// Webhooks and plans (docs/webhooks.md, docs/decisions.md): the `webhooks` feature gates
-/// creating and changing endpoints, never reading, deleting or rotating; a workspace holds at
+/// creating and changing endpoints, never reading, turning off, deleting or rotating; a workspace holds at
 /// most 100 endpoints.
 @Suite("Webhook plans and limits", .serialized)
 struct WebhookPlanTests {
@@ -22,6 +22,15 @@ struct WebhookPlanTests {
         let change = try client.request("PATCH", "/v1/webhooks/\(hook.id)", headers: [owner.bearer],
                                         body: #"{"url":"https://example.com/changed"}"#)
         #expect(change.errorCode == "FEATURE_UNAVAILABLE")
+        let offAndRename = try client.request("PATCH", "/v1/webhooks/\(hook.id)", headers: [owner.bearer],
+                                            body: #"{"active":false,"description":"off"}"#)
+        #expect(offAndRename.errorCode == "FEATURE_UNAVAILABLE")
+        // Turning it off alone needs no feature (like deleting).
+        let off = try client.request("PATCH", "/v1/webhooks/\(hook.id)", headers: [owner.bearer], body: #"{"active":false}"#)
+        #expect(off.status == 200)
+        #expect(off.json["active"] == .bool(false))
+        let on = try client.request("PATCH", "/v1/webhooks/\(hook.id)", headers: [owner.bearer], body: #"{"active":true}"#)
+        #expect(on.errorCode == "FEATURE_UNAVAILABLE")
         let list = try client.request("GET", "/v1/webhooks", headers: [owner.bearer])
         #expect(list.json["data"]?.arrayValue?.map { $0["url"]?.stringValue } == ["https://example.com/a"])
         #expect(try client.request("POST", "/v1/webhooks/\(hook.id)/rotate-secret", headers: [owner.bearer]).status == 200)

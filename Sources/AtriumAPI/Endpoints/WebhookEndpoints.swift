@@ -235,7 +235,6 @@ enum WebhookEndpoints {
         let now = request.now
         let services = request.services
         let row = try changing(&request, needs: .webhooksWrite) { current, writer -> WebhookRow in
-            try FeatureGate.require("webhooks", in: current.workspaceID, services: services, reader: writer.reader)
             var row = current
             if let url = fields.url { row.url = url }
             if let description = fields.description { row.description = description }
@@ -244,6 +243,13 @@ enum WebhookEndpoints {
             if let active = fields.active {
                 row.active = active
                 if active { row.disabledReason = nil }
+            }
+            // Turning an endpoint off never needs the plan's `webhooks` feature (like deleting):
+            // a workspace whose plan lost it can still stop its deliveries.
+            var offOnly = current
+            offOnly.active = false
+            if row != current && row != offOnly {
+                try FeatureGate.require("webhooks", in: current.workspaceID, services: services, reader: writer.reader)
             }
             guard row != current else { return current }
             try writer.updateWebhook(row, now: now, reactivated: row.active && !current.active)
