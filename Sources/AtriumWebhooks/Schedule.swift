@@ -69,6 +69,13 @@ struct Schedule {
             if var state = endpoints[row.id] {
                 state.events = row.events
                 state.hasNewEvents = true
+                // Only this dispatcher moves cursors as it delivers, so a stored cursor ahead of
+                // ours was reset by the API (turned off and on again): skip what it missed.
+                if row.cursor > state.cursor {
+                    state.cursor = row.cursor
+                    state.scannedTo = max(state.scannedTo, row.cursor)
+                    state.backlog = try backlog(row)
+                }
                 endpoints[row.id] = state
             } else {
                 var state = EndpointState(id: row.id, workspaceID: row.workspaceID, events: row.events, cursor: row.cursor,

@@ -81,6 +81,7 @@ public final class WebhookDispatcher: Sendable {
     /// An endpoint of `workspaceID` was created, changed or deleted: reload that workspace's
     /// endpoints before handing out more of its events.
     public func endpointsChanged(workspaceID: Int64) {
+        anyEndpoints.store(true, ordering: .relaxed)
         dispatcherMonitor.withLock {
             signals.changedWorkspaces.insert(workspaceID)
             dispatcherMonitor.broadcast()

@@ -48,9 +48,12 @@ int atrium_resolve(const char *host, int timeout_ms, struct addrinfo **result) {
         gai_suspend(waiting, 1, &wait);
     }
     if (status == EAI_INPROGRESS) {
-        if (gai_cancel(request) != EAI_CANCELED) return ATRIUM_RESOLVE_TIMEOUT; /* leaked, see above */
-        status = ATRIUM_RESOLVE_TIMEOUT;
-    } else if (status == 0) {
+        int cancelled = gai_cancel(request);
+        if (cancelled == EAI_NOTCANCELED) return ATRIUM_RESOLVE_TIMEOUT; /* leaked, see above */
+        /* EAI_ALLDONE: it finished meanwhile, so its answer stands. */
+        status = cancelled == EAI_CANCELED ? ATRIUM_RESOLVE_TIMEOUT : gai_error(request);
+    }
+    if (status == 0) {
         *result = request->ar_result;
     }
     free(request);

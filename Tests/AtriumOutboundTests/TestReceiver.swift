@@ -19,22 +19,17 @@ final class TestReceiver: Sendable {
         Thread.detachNewThread { [self] in
             defer { finished.signal() }
             guard let fd = listener.accept(milliseconds: 10_000) else { return }
-            defer { close(fd) }
-            var ssl: OpaquePointer?
-            if let tls {
-                guard let session = ServerSide.acceptTLS(fd, tls) else { return }
-                ssl = session
+            ServerSide.serve(fd, tls: tls) { ssl in
+                let request = RequestReading.readRequest(fd: fd, ssl: ssl)
+                captured.withLock { $0 = request }
+                guard let response else {
+                    // Never answer: wait (bounded) for the client to give up and close.
+                    var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                    _ = poll(&entry, 1, 10_000)
+                    return
+                }
+                withSIGPIPEBlocked { ServerSide.write(response, fd: fd, ssl: ssl) }
             }
-            defer { if let ssl { SSL_free(ssl) } }
-            let request = RequestReading.readRequest(fd: fd, ssl: ssl)
-            captured.withLock { $0 = request }
-            guard let response else {
-                // Never answer: wait (bounded) for the client to give up and close.
-                var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                _ = poll(&entry, 1, 10_000)
-                return
-            }
-            withSIGPIPEBlocked { ServerSide.write(response, fd: fd, ssl: ssl) }
         }
     }
 

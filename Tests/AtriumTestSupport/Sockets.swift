@@ -74,6 +74,16 @@ public final class ServerTLSContext: @unchecked Sendable {
 
 /// The server side of a test connection, plain or TLS.
 public enum ServerSide {
+    /// Serves one accepted connection: the TLS handshake when `tls` is given (skipping `body`
+    /// if it fails), then `body` with the session (nil for plain TCP); closes everything after.
+    public static func serve(_ fd: Int32, tls: ServerTLSContext?, _ body: (OpaquePointer?) -> Void) {
+        defer { close(fd) }
+        guard let tls else { return body(nil) }
+        guard let ssl = acceptTLS(fd, tls) else { return }
+        defer { SSL_free(ssl) }
+        body(ssl)
+    }
+
     /// Runs the TLS handshake on an accepted socket; nil (and nothing to free) on failure.
     public static func acceptTLS(_ fd: Int32, _ tls: ServerTLSContext) -> OpaquePointer? {
         let ssl = SSL_new(tls.context)

@@ -72,13 +72,10 @@ public final class WebhookReceiver: Sendable {
     }
 
     private func serve(_ fd: Int32, tls: ServerTLSContext?, reply: @Sendable (Int) -> ReceiverReply) {
-        defer { close(fd) }
-        var ssl: OpaquePointer?
-        if let tls {
-            guard let session = ServerSide.acceptTLS(fd, tls) else { return }
-            ssl = session
-        }
-        defer { if let ssl { SSL_free(ssl) } }
+        ServerSide.serve(fd, tls: tls) { ssl in answer(fd, ssl: ssl, reply: reply) }
+    }
+
+    private func answer(_ fd: Int32, ssl: OpaquePointer?, reply: @Sendable (Int) -> ReceiverReply) {
         let bytes = RequestReading.readRequest(fd: fd, ssl: ssl)
         guard let request = Self.parse(bytes) else { return }
         let index = counter.withLock { value -> Int in
@@ -86,10 +83,10 @@ public final class WebhookReceiver: Sendable {
             return value
         }
         received.withLock { $0.append(request) }
-        let answer = reply(index)
-        if answer.delay > 0 { usleep(UInt32(answer.delay * 1_000_000)) }
-        var head = "HTTP/1.1 \(answer.status) Test\r\nContent-Length: 0\r\nConnection: close\r\n"
-        for (name, value) in answer.headers { head += "\(name): \(value)\r\n" }
+        let scripted = reply(index)
+        if scripted.delay > 0 { usleep(UInt32(scripted.delay * 1_000_000)) }
+        var head = "HTTP/1.1 \(scripted.status) Test\r\nContent-Length: 0\r\nConnection: close\r\n"
+        for (name, value) in scripted.headers { head += "\(name): \(value)\r\n" }
         ServerSide.write(Array((head + "\r\n").utf8), fd: fd, ssl: ssl)
     }
 
