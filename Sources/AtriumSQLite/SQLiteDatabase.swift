@@ -66,6 +66,21 @@ public final class SQLiteDatabase: Sendable {
         return try result.get()
     }
 
+    /// Like `write`, but returns at once: the writer thread calls `completion` with the
+    /// result once the batch's COMMIT has returned (a success is durable when reported), or
+    /// at once here if the database is closed. `completion` runs on the writer thread and
+    /// holds up the next batch while it runs: hand the result on, do no work there.
+    public func write<T: Sendable>(
+        _ body: @escaping @Sendable (SQLiteConnection) throws -> T,
+        completion: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) {
+        do {
+            try writer.enqueue(DeferredWrite(body, completion: completion))
+        } catch {
+            completion(.failure(error))
+        }
+    }
+
     /// `observer` runs on the writer thread after each COMMIT whose transaction called
     /// `SQLiteConnection.requestCommitNotification()`; it must return quickly (signal, don't work).
     public func setCommitObserver(_ observer: @escaping @Sendable () -> Void) {

@@ -9,10 +9,12 @@ import Darwin
 
 /// The single writer thread and its queue: group commit.
 ///
-/// Callers enqueue a job and sleep on their own thread's condition. The writer takes every
+/// Callers enqueue a job and either sleep on their own thread's condition (`submit`) or
+/// leave a completion for the writer thread to call (`enqueue`). The writer takes every
 /// waiting job (up to `maxBatchSize`), runs them in one `BEGIN IMMEDIATE … COMMIT` with a
 /// savepoint around each, so one fsync makes the whole batch durable while a failing job
-/// rolls back only its own savepoint. Callers are woken only after COMMIT returns.
+/// rolls back only its own savepoint. Callers are woken, and completions called, only after
+/// COMMIT returns.
 ///
 /// `@unchecked Sendable`: `pending`, `accepting`, `writerIsWaiting` and `stopped` are only
 /// read or written while holding `mutex`. `connection` and the control statements are used
@@ -80,19 +82,31 @@ final class WriterQueue: @unchecked Sendable {
     }
 
     /// Enqueues `job` and blocks until the writer has committed (or failed) it.
-    func submit(_ job: any WriteJob) throws(SQLiteError) {
+    func submit<T>(_ job: PendingWrite<T>) throws(SQLiteError) {
         if isWriterThread {
             throw SQLiteError.misuse("write called from inside a write body (it would wait for itself)")
         }
         mutex.lock()
         defer { mutex.unlock() }
+        try appendLocked(job)
+        while !job.isDone {
+            job.waiter.wait(mutex)
+        }
+    }
+
+    /// Enqueues `job` and returns at once; the writer thread calls `job.finish()` after its
+    /// batch. Safe from any thread, the writer's own included (nothing waits).
+    func enqueue(_ job: any WriteJob) throws(SQLiteError) {
+        mutex.lock()
+        defer { mutex.unlock() }
+        try appendLocked(job)
+    }
+
+    private func appendLocked(_ job: any WriteJob) throws(SQLiteError) {
         guard accepting else { throw SQLiteError.misuse("the database is closed") }
         pending.append(job)
         if writerIsWaiting {
             writerWakeUp.signal()
-        }
-        while !job.isDone {
-            job.waiter.wait(mutex)
         }
     }
 
@@ -151,12 +165,12 @@ final class WriterQueue: @unchecked Sendable {
             for job in batch {
                 job.isDone = true
             }
-            // Signal after unlocking, so a woken caller does not block at once on the mutex.
-            // A caller sees `isDone` or is already asleep on its condition when we signal;
-            // `batch` keeps each job (and its condition) alive until the signals are sent.
+            // Finish after unlocking, so a woken caller does not block at once on the mutex.
+            // A waiting caller sees `isDone` or is already asleep on its condition when we
+            // signal; `batch` keeps each job (and its condition) alive until then.
             mutex.unlock()
             for job in batch {
-                job.waiter.signal()
+                job.finish()
             }
             batch.removeAll(keepingCapacity: true)
             mutex.lock()

@@ -38,6 +38,15 @@ public final class Store: Sendable {
         try database.write { connection in try body(StoreWriter(connection: connection)) }
     }
 
+    /// Runs `body` in the writer's next group commit without waiting for it: `completion`
+    /// gets the result on the writer thread once it is durable (see `SQLiteDatabase.write`).
+    public func write<T: Sendable>(
+        _ body: @escaping @Sendable (StoreWriter) throws -> T,
+        completion: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) {
+        database.write({ connection in try body(StoreWriter(connection: connection)) }, completion: completion)
+    }
+
     public func close() { database.close() }
 }
 

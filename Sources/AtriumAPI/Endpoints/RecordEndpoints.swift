@@ -21,7 +21,7 @@ enum RecordEndpoints {
                                           errors: scoped + ["VALIDATION_FAILED", "INVALID_JSON", "PAYLOAD_TOO_LARGE",
                                                             "IDEMPOTENCY_CONFLICT"],
                                           operationID: "createRecord", request: .ref("RecordData"), response: .ref("Record"), parameters: [.idempotencyKey], links: [OperationLink("GetRecord", to: "getRecord", [("id", "$response.body#/id")]), OperationLink("UpdateRecord", to: "updateRecord", [("id", "$response.body#/id")]), OperationLink("ReplaceRecord", to: "replaceRecord", [("id", "$response.body#/id")]), OperationLink("DeleteRecord", to: "deleteRecord", [("id", "$response.body#/id")])]),
-                     handler: create),
+                     writing: create),
             Endpoint(.get, "/v1/collections/{collection}/records", access: .anyCredential,
                      scope: .selectedOrFanOut(.contentRead),
                      documentation: .init("A page of records, newest first; fan-out with workspaces=", errors: scoped,
@@ -35,17 +35,17 @@ enum RecordEndpoints {
                                           errors: row + ["VALIDATION_FAILED", "INVALID_JSON", "PAYLOAD_TOO_LARGE",
                                                          "PRECONDITION_FAILED"],
                                           operationID: "updateRecord", request: .ref("RecordData"), response: .ref("Record"), parameters: [.ifMatch]),
-                     handler: { request in try change(&request, merge: true) }),
+                     writing: { request in try change(&request, merge: true) }),
             Endpoint(.put, "/v1/records/{id}", access: .anyCredential, scope: .row,
                      documentation: .init("Replace a record's data",
                                           errors: row + ["VALIDATION_FAILED", "INVALID_JSON", "PAYLOAD_TOO_LARGE",
                                                          "PRECONDITION_FAILED"],
                                           operationID: "replaceRecord", request: .ref("RecordData"), response: .ref("Record"), parameters: [.ifMatch]),
-                     handler: { request in try change(&request, merge: false) }),
+                     writing: { request in try change(&request, merge: false) }),
             Endpoint(.delete, "/v1/records/{id}", access: .anyCredential, scope: .row,
                      documentation: .init("Delete a record", success: 204, errors: row + ["PRECONDITION_FAILED"],
                                           operationID: "deleteRecord", parameters: [.ifMatch]),
-                     handler: delete),
+                     writing: delete),
         ]
     }
 
@@ -130,12 +130,7 @@ enum RecordEndpoints {
 
     // MARK: Handlers
 
-    enum CreateOutcome: Sendable {
-        case created(RecordRow, [UInt8])
-        case replayed(IdempotentResponse)
-    }
-
-    static func create(_ request: inout APIRequest) throws -> HTTPResponse {
+    static func create(_ request: inout APIRequest) throws -> StoreWrite {
         let collection = try collection(request)
         let key = try idempotencyKey(request)
         let dataText = try dataText(request).serializedString
@@ -143,13 +138,16 @@ enum RecordEndpoints {
         let userID = request.caller.userID
         let now = request.now
         let requestHash = SHA256Digest.hash(collection + "\n" + dataText)
-        let outcome = try request.services.store.write { writer -> CreateOutcome in
+        return StoreWrite { writer in
             if let key, let prior = try writer.reader.idempotentResponse(
                 userID: userID, workspaceID: workspaceID, key: key, notBefore: now - idempotencyWindow) {
                 guard prior.requestHash == requestHash else {
                     throw APIError.conflict("IDEMPOTENCY_CONFLICT", "This Idempotency-Key was used with another request.")
                 }
-                return .replayed(prior)
+                var headers: [(name: String, value: String)] = [("Idempotent-Replayed", "true")]
+                if let location = prior.location { headers.append(("Location", location)) }
+                headers.append(etag(1))
+                return StoreWrite.Outcome(HTTPResponse(status: prior.status, headers: headers, body: Array(prior.body.utf8)))
             }
             let row = try writer.insertRecord(workspaceID: workspaceID, collection: collection, data: dataText,
                                               createdBy: userID, now: now)
@@ -162,16 +160,8 @@ enum RecordEndpoints {
                     response: IdempotentResponse(requestHash: requestHash, status: 201, location: "/v1/records/\(row.id)",
                                                  body: text), now: now)
             }
-            return .created(row, body)
-        }
-        switch outcome {
-        case .created(let row, let body):
-            return HTTPResponse(status: 201, headers: [("Location", "/v1/records/\(row.id)"), etag(row.version)], body: body)
-        case .replayed(let prior):
-            var headers: [(name: String, value: String)] = [("Idempotent-Replayed", "true")]
-            if let location = prior.location { headers.append(("Location", location)) }
-            headers.append(etag(1))
-            return HTTPResponse(status: prior.status, headers: headers, body: Array(prior.body.utf8))
+            return StoreWrite.Outcome(HTTPResponse(
+                status: 201, headers: [("Location", "/v1/records/\(row.id)"), etag(row.version)], body: body))
         }
     }
 
@@ -212,14 +202,14 @@ enum RecordEndpoints {
         return HTTPResponse(status: 200, headers: [etag(row.version)], body: json(row))
     }
 
-    static func change(_ request: inout APIRequest, merge: Bool) throws -> HTTPResponse {
+    static func change(_ request: inout APIRequest, merge: Bool) throws -> StoreWrite {
         let id = try request.pathID("id")
         let input = try dataText(request, patch: merge)
         let principal = request.caller
         let selector = request.selector
         let now = request.now
         let ifMatch = request.http.headers.values("if-match")
-        let (row, resolved) = try request.services.store.write { writer -> (RecordRow, ResolvedWorkspace) in
+        return StoreWrite { writer in
             guard let current = try writer.reader.record(id: id) else { throw APIError.notFound }
             let resolved = try WorkspaceResolver.resolveRow(
                 principal: principal, rowWorkspaceID: current.workspaceID, selector: selector, needs: .contentWrite,
@@ -234,21 +224,21 @@ enum RecordEndpoints {
             let text = next.serializedString
             guard text.utf8.count <= maxDataBytes else { throw APIError.payloadTooLarge }
             guard let updated = try writer.updateRecord(current, data: text, now: now) else { throw APIError.notFound }
+            let body = json(updated)
             try writer.appendEvent(workspaceID: updated.workspaceID, type: "record.updated",
-                                   data: String(decoding: json(updated), as: UTF8.self), now: now)
-            return (updated, resolved)
+                                   data: String(decoding: body, as: UTF8.self), now: now)
+            return StoreWrite.Outcome(HTTPResponse(status: 200, headers: [etag(updated.version)], body: body),
+                                      workspace: resolved)
         }
-        request.workspace = resolved
-        return HTTPResponse(status: 200, headers: [etag(row.version)], body: json(row))
     }
 
-    static func delete(_ request: inout APIRequest) throws -> HTTPResponse {
+    static func delete(_ request: inout APIRequest) throws -> StoreWrite {
         let id = try request.pathID("id")
         let principal = request.caller
         let selector = request.selector
         let now = request.now
         let ifMatch = request.http.headers.values("if-match")
-        let resolved = try request.services.store.write { writer -> ResolvedWorkspace in
+        return StoreWrite { writer in
             guard let current = try writer.reader.record(id: id) else { throw APIError.notFound }
             let resolved = try WorkspaceResolver.resolveRow(
                 principal: principal, rowWorkspaceID: current.workspaceID, selector: selector, needs: .contentWrite,
@@ -257,9 +247,7 @@ enum RecordEndpoints {
             _ = try writer.deleteRecord(id: id)
             try writer.appendEvent(workspaceID: current.workspaceID, type: "record.deleted",
                                    data: String(decoding: json(current), as: UTF8.self), now: now)
-            return resolved
+            return StoreWrite.Outcome(Respond.noContent(), workspace: resolved)
         }
-        request.workspace = resolved
-        return Respond.noContent()
     }
 }

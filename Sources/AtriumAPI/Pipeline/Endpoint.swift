@@ -50,6 +50,9 @@ public struct Endpoint: Sendable {
     /// For endpoints that only read: runs inside the same read snapshot as authentication
     /// and resolution (one read transaction per request instead of two).
     public let readHandler: (@Sendable (inout APIRequest, StoreReader) throws -> HTTPResponse)?
+    /// For endpoints whose work is one store write: checks the request on a worker and
+    /// returns the write, which the pipeline commits without keeping the worker waiting.
+    public let writeHandler: (@Sendable (inout APIRequest) throws -> StoreWrite)?
 
     /// An endpoint that only reads the store.
     public init(_ method: HTTPMethod, _ path: String, access: Access, scope: Scope = .none,
@@ -63,6 +66,22 @@ public struct Endpoint: Sendable {
         self.documentation = documentation
         self.handler = { _ in throw APIError.internalError }
         self.readHandler = reading
+        self.writeHandler = nil
+    }
+
+    /// An endpoint whose work is one store write, prepared by `writing` (see `StoreWrite`).
+    public init(_ method: HTTPMethod, _ path: String, access: Access, scope: Scope = .none,
+                documentation: EndpointDocumentation,
+                writing: @escaping @Sendable (inout APIRequest) throws -> StoreWrite) {
+        self.method = method
+        self.path = path
+        self.access = access
+        self.scope = scope
+        self.work = .store
+        self.documentation = documentation
+        self.handler = { _ in throw APIError.internalError }
+        self.readHandler = nil
+        self.writeHandler = writing
     }
 
     public init(_ method: HTTPMethod, _ path: String, access: Access, scope: Scope = .none, work: Work = .store,
@@ -76,6 +95,36 @@ public struct Endpoint: Sendable {
         self.documentation = documentation
         self.handler = handler
         self.readHandler = nil
+        self.writeHandler = nil
+    }
+}
+
+/// The store half of a write endpoint: a body for the writer's next group commit that
+/// answers the request itself.
+///
+/// It exists so that a worker does not sleep through the commit: the worker authenticates,
+/// resolves and validates, hands this body to the writer and goes on to the next request;
+/// the writer runs the body, commits, and the response goes straight back to the connection.
+public struct StoreWrite: Sendable {
+    /// What a committed body answers.
+    public struct Outcome: Sendable {
+        public var response: HTTPResponse
+        /// The workspace the write acted in, when the body resolved it (calls on one row);
+        /// nil keeps the one the pipeline resolved before.
+        public var workspace: ResolvedWorkspace?
+
+        public init(_ response: HTTPResponse, workspace: ResolvedWorkspace? = nil) {
+            self.response = response
+            self.workspace = workspace
+        }
+    }
+
+    /// Runs on the writer thread inside the request's savepoint; a thrown error undoes the
+    /// body's changes and is answered in the contract's envelope.
+    public let body: @Sendable (StoreWriter) throws -> Outcome
+
+    public init(_ body: @escaping @Sendable (StoreWriter) throws -> Outcome) {
+        self.body = body
     }
 }
 

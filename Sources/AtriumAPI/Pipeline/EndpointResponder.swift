@@ -23,6 +23,11 @@ struct EndpointResponder: HTTPHandler {
                     try prepare(&api, reader: reader)
                     return try reading(&api, reader)
                 }
+            } else if let writing = endpoint.writeHandler {
+                try services.store.read { reader in try prepare(&api, reader: reader) }
+                let outcome = try services.store.write(try writing(&api).body)
+                if let workspace = outcome.workspace { api.workspace = workspace }
+                response = outcome.response
             } else {
                 try services.store.read { reader in try prepare(&api, reader: reader) }
                 response = try endpoint.handler(&api)
@@ -30,12 +35,55 @@ struct EndpointResponder: HTTPHandler {
         } catch {
             response = Self.render(error, requestID: context.requestID)
         }
-        if let workspace = api.workspace {
+        finish(&response, principal: api.principal, workspace: api.workspace)
+        return response
+    }
+
+    /// The worker pool's entry: a write endpoint's body goes to the writer with the
+    /// responder, and the worker is free before the commit; every other endpoint answers here.
+    func handle(_ request: HTTPRequest, context: RequestContext, responder: HTTPResponder) {
+        guard let writing = endpoint.writeHandler, endpoint.access != .open else {
+            responder.respond(handle(request, context: context))
+            return
+        }
+        var api = APIRequest(http: request, context: context, services: services, now: Clock.nowMilliseconds())
+        let write: StoreWrite
+        do {
+            try services.store.read { reader in try prepare(&api, reader: reader) }
+            write = try writing(&api)
+        } catch {
+            var response = Self.render(error, requestID: context.requestID)
+            finish(&response, principal: api.principal, workspace: api.workspace)
+            responder.respond(response)
+            return
+        }
+        let principal = api.principal
+        let resolved = api.workspace
+        services.store.write(write.body) { [self] result in
+            var response: HTTPResponse
+            var workspace = resolved
+            switch result {
+            case .success(let outcome):
+                response = outcome.response
+                if let acted = outcome.workspace { workspace = acted }
+            case .failure(let error):
+                response = Self.render(error, requestID: context.requestID)
+            }
+            finish(&response, principal: principal, workspace: workspace)
+            responder.respond(response)
+        }
+    }
+
+    /// What every answer carries once the handler is done: the workspace's request count,
+    /// `X-Workspace-ID` on a success, and the access log's tenant fields.
+    private func finish(_ response: inout HTTPResponse, principal: Principal?, workspace: ResolvedWorkspace?) {
+        if let workspace {
             services.requestCounts.record(workspaceID: workspace.workspaceID)
             if response.status < 400 { response.headers.append(("X-Workspace-ID", String(workspace.workspaceID))) }
         }
-        if services.configuration.accessLog { response.logFields = Self.logFields(api) }
-        return response
+        if services.configuration.accessLog {
+            response.logFields = Self.logFields(principal: principal, workspace: workspace)
+        }
     }
 
     /// Authentication, the session-only check, and resolution, inside the caller's snapshot.
@@ -105,10 +153,10 @@ struct EndpointResponder: HTTPHandler {
     }
 
     /// The access log's tenant fields: `"workspace_id":…,"user_id":…,"credential":"…"`.
-    private static func logFields(_ api: APIRequest) -> [UInt8] {
-        guard let principal = api.principal else { return [] }
+    private static func logFields(principal: Principal?, workspace: ResolvedWorkspace?) -> [UInt8] {
+        guard let principal else { return [] }
         var text = ""
-        if let workspace = api.workspace { text += "\"workspace_id\":\(workspace.workspaceID)," }
+        if let workspace { text += "\"workspace_id\":\(workspace.workspaceID)," }
         text += "\"user_id\":\(principal.userID),\"credential\":\"\(principal.isSession ? "jwt" : "api_key")\""
         return Array(text.utf8)
     }

@@ -1,7 +1,17 @@
-/// One endpoint's logic. Synchronous on purpose: handlers run on the worker pool (or, when
+/// One endpoint's logic. Synchronous by default: handlers run on the worker pool (or, when
 /// they never block, on the event loop) and return their response directly.
 public protocol HTTPHandler: Sendable {
     func handle(_ request: HTTPRequest, context: RequestContext) -> HTTPResponse
+    /// The form the worker pool calls. A handler may keep `responder` and answer later from
+    /// another thread (freeing the worker while, say, a group commit runs); the default
+    /// answers at once with `handle(_:context:)`.
+    func handle(_ request: HTTPRequest, context: RequestContext, responder: HTTPResponder)
+}
+
+extension HTTPHandler {
+    public func handle(_ request: HTTPRequest, context: RequestContext, responder: HTTPResponder) {
+        responder.respond(handle(request, context: context))
+    }
 }
 
 /// A handler made from a closure.

@@ -59,5 +59,6 @@ struct InflightRequest {
 struct Completion: Sendable {
     let fd: Int32
     let generation: UInt32
-    let response: HTTPResponse
+    /// Nil when the handler dropped its responder without answering (the loop sends a 500).
+    let response: HTTPResponse?
 }

@@ -49,6 +49,7 @@ final class EventLoop: @unchecked Sendable {
         let pool: WorkerPool
         let fd: Int32
         let generation: UInt32
+        let responder: HTTPResponder
         let work: @Sendable () -> Void
     }
 
@@ -335,9 +336,9 @@ final class EventLoop: @unchecked Sendable {
             let handler = route.handler
             let pool: WorkerPool
             if case .dedicatedPool(let dedicated) = route.placement { pool = dedicated } else { pool = shared.workers }
-            queuedJobs.append(QueuedJob(pool: pool, fd: fd, generation: generation) { [self] in
-                let response = handler.handle(request, context: context)
-                self.complete(Completion(fd: fd, generation: generation, response: response))
+            let responder = HTTPResponder(loop: self, fd: fd, generation: generation)
+            queuedJobs.append(QueuedJob(pool: pool, fd: fd, generation: generation, responder: responder) {
+                handler.handle(request, context: context, responder: responder)
             })
         }
     }
@@ -350,7 +351,10 @@ final class EventLoop: @unchecked Sendable {
             let group = Array(queuedJobs[0..<sameTail])
             queuedJobs.removeFirst(sameTail)
             let accepted = pool.submit(batch: group.map(\.work))
-            for refused in group[accepted...] { refuseOverload(fd: refused.fd, generation: refused.generation) }
+            for refused in group[accepted...] {
+                refused.responder.withdraw()
+                refuseOverload(fd: refused.fd, generation: refused.generation)
+            }
         }
     }
 
@@ -395,7 +399,8 @@ final class EventLoop: @unchecked Sendable {
                   connection.generation == completion.generation, let inflight = connection.inflight else { continue }
             connection.busy = false
             connection.inflight = nil
-            answerInline(completion.response, id: inflight.requestID, method: inflight.method,
+            let response = completion.response ?? unanswered(requestID: inflight.requestID)
+            answerInline(response, id: inflight.requestID, method: inflight.method,
                          routeIndex: inflight.routeIndex, template: inflight.routeTemplate,
                          started: inflight.startedAt, headOnly: inflight.headOnly,
                          keepAlive: inflight.keepAlive && !connection.peerClosed, http10: inflight.http10,
@@ -409,6 +414,13 @@ final class EventLoop: @unchecked Sendable {
                 finishIfDone(connection)
             }
         }
+    }
+
+    /// What a request gets whose handler dropped its responder without answering.
+    private func unanswered(requestID: String) -> HTTPResponse {
+        var response = HTTPResponse(status: 500)
+        response.body = shared.renderError(500, "INTERNAL_ERROR", "The request was not answered.", requestID)
+        return response
     }
 
     // MARK: Writing
