@@ -47,6 +47,7 @@ public enum ConfigurationLoader {
         ("readers", { c, v throws(ConfigurationError) in c.readerCount = try integer(v, "readers", 1...256) }),
         ("commit-batch", { c, v throws(ConfigurationError) in c.maxCommitBatch = try integer(v, "commit-batch", 1...10_000) }),
         ("event-loops", { c, v throws(ConfigurationError) in c.http.eventLoopCount = try integer(v, "event-loops", 1...256) }),
+        ("loop-yield-us", { c, v throws(ConfigurationError) in c.http.busyYieldMicroseconds = try integer(v, "loop-yield-us", 0...1_000_000) }),
         ("read-workers", { c, v throws(ConfigurationError) in c.readWorkers = try integer(v, "read-workers", 1...256) }),
         ("workers", { c, v throws(ConfigurationError) in c.http.workerThreadCount = try integer(v, "workers", 1...1024) }),
         ("max-connections", { c, v throws(ConfigurationError) in c.http.maxConnections = try integer(v, "max-connections", 1...10_000_000) }),

@@ -16,6 +16,8 @@ final class EventLoop: @unchecked Sendable {
     private static let wakeToken: UInt64 = .max - 1
     private static let scratchSize = 64 * 1024
     private static let nanosPerSecond: UInt64 = 1_000_000_000
+    /// An `epoll_wait` that took longer than this (50 µs) slept rather than found events ready.
+    private static let sleptThreshold: UInt64 = 50_000
 
     let index: Int
     private let shared: ServerShared
@@ -119,9 +121,21 @@ final class EventLoop: @unchecked Sendable {
         }
         now = atrium_monotonic_ns()
         lastTick = now
+        let yieldAfter = UInt64(max(0, shared.configuration.busyYieldMicroseconds)) &* 1000
+        var busySince = now
         while !stopRequested.load(ordering: .acquiring) {
+            if yieldAfter > 0 && now &- busySince >= yieldAfter {
+                // Busy without a pause for a while: let the other runnable threads on this core
+                // (workers, the writer, a client on the same host) run before going on, so none
+                // of them waits a whole scheduler slice behind this loop (docs/architecture.md).
+                sched_yield()
+                busySince = atrium_monotonic_ns()
+            }
+            let waitStarted = atrium_monotonic_ns()
             let count = atrium_epoll_wait(epollFD, datas, events, Int32(maxEvents), 250)
             now = atrium_monotonic_ns()
+            // A wait this long means the loop slept: it has not been hogging the core.
+            if now &- waitStarted > Self.sleptThreshold { busySince = now }
             if count < 0 && errno != EINTR { break }
             for i in 0..<Int(max(0, count)) {
                 let token = datas[i]

@@ -5,6 +5,11 @@ public struct HTTPServerConfiguration: Sendable {
     /// 0 picks an ephemeral port; `HTTPServer.port` tells which.
     public var port: Int = 8080
     public var eventLoopCount: Int = max(1, Int(System.coreCount))
+    /// A loop that has run this many microseconds without sleeping in `epoll_wait` yields its
+    /// core once (`sched_yield`): under load, the other threads sharing the core then wait
+    /// about this long for it instead of a whole scheduler time slice (several ms), which is
+    /// what sets the tail latency on a busy machine. 0 never yields.
+    public var busyYieldMicroseconds: Int = 200
     public var workerThreadCount: Int = 32
     /// Jobs that may wait for a worker before requests are answered 503.
     public var workerQueueCapacity: Int = 4096
