@@ -63,7 +63,7 @@ check-migrations:
 
 ## bench: wrk against a release build with a seeded database, beside the Hummingbird reference.
 bench: deps release
-	@command -v wrk >/dev/null || { if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq wrk; else echo "install wrk"; exit 1; fi; }
+	@command -v wrk >/dev/null || { if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq wrk || { apt-get update -qq && apt-get install -y -qq wrk; }; else echo "missing Debian package wrk — run: sudo apt-get install -y wrk"; exit 1; fi; }
 	python3 ./scripts/bench.py
 
 ## fuzz: libFuzzer on the HTTP request parser for FUZZ_SECONDS seconds.
