@@ -18,26 +18,26 @@ protocol WriteJob: AnyObject, Sendable {
     func finish()
 }
 
-/// A blocking `write` call and, once the writer has run it, its result.
+/// A write's body and, once the writer has run it, its result: what both kinds of job share.
 ///
-/// `@unchecked Sendable`: it crosses from the calling thread to the writer thread and back
-/// through the writer queue's mutex. The calling thread never touches `result` until it
-/// observes `isDone == true` while holding that mutex, and the writer thread never touches
-/// the job after setting `isDone` under it (`finish` only signals the immutable `waiter`),
-/// so the two never access it concurrently.
-final class PendingWrite<T: Sendable>: WriteJob, @unchecked Sendable {
-    /// The calling thread's condition, signalled when the job is done.
-    let waiter: PThreadCondition
+/// `@unchecked Sendable`: it crosses from the calling thread to the writer thread through the
+/// writer queue's mutex. Only the writer thread writes `result` (in `run` and `fail`), before
+/// it sets `isDone` under that mutex; the caller reads it only after observing `isDone` under
+/// the same mutex (`PendingWrite`) or inside the completion the writer thread calls
+/// (`DeferredWrite`), so the two never access it concurrently. `body` is immutable.
+class WriteBody<T: Sendable>: @unchecked Sendable {
     var isDone = false
     private let body: @Sendable (SQLiteConnection) throws -> T
     private(set) var result: Result<T, any Error>?
 
-    init(_ body: @escaping @Sendable (SQLiteConnection) throws -> T, waiter: PThreadCondition) {
+    init(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) {
         self.body = body
-        self.waiter = waiter
     }
 
-    var succeeded: Bool { result.isSuccess() }
+    var succeeded: Bool {
+        if case .success? = result { return true }
+        return false
+    }
 
     func run(on connection: SQLiteConnection) {
         result = Result { try body(connection) }
@@ -45,6 +45,18 @@ final class PendingWrite<T: Sendable>: WriteJob, @unchecked Sendable {
 
     func fail(_ error: any Error) {
         result = .failure(error)
+    }
+}
+
+/// A blocking `write` call: the caller sleeps on `waiter` until the writer is done with it.
+final class PendingWrite<T: Sendable>: WriteBody<T>, WriteJob, @unchecked Sendable {
+    // @unchecked Sendable: see WriteBody; `waiter` is immutable.
+    /// The calling thread's condition, signalled when the job is done.
+    let waiter: PThreadCondition
+
+    init(_ body: @escaping @Sendable (SQLiteConnection) throws -> T, waiter: PThreadCondition) {
+        self.waiter = waiter
+        super.init(body)
     }
 
     func finish() {
@@ -54,41 +66,17 @@ final class PendingWrite<T: Sendable>: WriteJob, @unchecked Sendable {
 
 /// A write whose caller does not wait: the writer thread hands the result to `completion`
 /// once the batch's COMMIT has returned (so a success is durable when it is reported).
-///
-/// `@unchecked Sendable`: after the caller enqueues it, only the writer thread touches
-/// `result` (in `run`, `fail` and `finish`, in that order); `isDone` is guarded by the
-/// queue's mutex; `body` and `completion` are immutable.
-final class DeferredWrite<T: Sendable>: WriteJob, @unchecked Sendable {
-    var isDone = false
-    private let body: @Sendable (SQLiteConnection) throws -> T
+final class DeferredWrite<T: Sendable>: WriteBody<T>, WriteJob, @unchecked Sendable {
+    // @unchecked Sendable: see WriteBody; `completion` is immutable.
     private let completion: @Sendable (Result<T, any Error>) -> Void
-    private var result: Result<T, any Error>?
 
     init(_ body: @escaping @Sendable (SQLiteConnection) throws -> T,
          completion: @escaping @Sendable (Result<T, any Error>) -> Void) {
-        self.body = body
         self.completion = completion
-    }
-
-    var succeeded: Bool { result.isSuccess() }
-
-    func run(on connection: SQLiteConnection) {
-        result = Result { try body(connection) }
-    }
-
-    func fail(_ error: any Error) {
-        result = .failure(error)
+        super.init(body)
     }
 
     func finish() {
         completion(result ?? .failure(SQLiteError(code: SQLITE_INTERNAL, message: "write finished without a result")))
-    }
-}
-
-extension Optional {
-    /// True for a stored `.success`.
-    fileprivate func isSuccess<T>() -> Bool where Wrapped == Result<T, any Error> {
-        if case .success? = self { return true }
-        return false
     }
 }

@@ -54,39 +54,11 @@ public struct Endpoint: Sendable {
     /// returns the write, which the pipeline commits without keeping the worker waiting.
     public let writeHandler: (@Sendable (inout APIRequest) throws -> StoreWrite)?
 
-    /// An endpoint that only reads the store.
-    public init(_ method: HTTPMethod, _ path: String, access: Access, scope: Scope = .none,
-                documentation: EndpointDocumentation,
-                reading: @escaping @Sendable (inout APIRequest, StoreReader) throws -> HTTPResponse) {
-        self.method = method
-        self.path = path
-        self.access = access
-        self.scope = scope
-        self.work = .store
-        self.documentation = documentation
-        self.handler = { _ in throw APIError.internalError }
-        self.readHandler = reading
-        self.writeHandler = nil
-    }
-
-    /// An endpoint whose work is one store write, prepared by `writing` (see `StoreWrite`).
-    public init(_ method: HTTPMethod, _ path: String, access: Access, scope: Scope = .none,
-                documentation: EndpointDocumentation,
-                writing: @escaping @Sendable (inout APIRequest) throws -> StoreWrite) {
-        self.method = method
-        self.path = path
-        self.access = access
-        self.scope = scope
-        self.work = .store
-        self.documentation = documentation
-        self.handler = { _ in throw APIError.internalError }
-        self.readHandler = nil
-        self.writeHandler = writing
-    }
-
-    public init(_ method: HTTPMethod, _ path: String, access: Access, scope: Scope = .none, work: Work = .store,
-                documentation: EndpointDocumentation,
-                handler: @escaping @Sendable (inout APIRequest) throws -> HTTPResponse) {
+    private init(_ method: HTTPMethod, _ path: String, access: Access, scope: Scope, work: Work,
+                 documentation: EndpointDocumentation,
+                 handler: @escaping @Sendable (inout APIRequest) throws -> HTTPResponse,
+                 readHandler: (@Sendable (inout APIRequest, StoreReader) throws -> HTTPResponse)?,
+                 writeHandler: (@Sendable (inout APIRequest) throws -> StoreWrite)?) {
         self.method = method
         self.path = path
         self.access = access
@@ -94,8 +66,35 @@ public struct Endpoint: Sendable {
         self.work = work
         self.documentation = documentation
         self.handler = handler
-        self.readHandler = nil
-        self.writeHandler = nil
+        self.readHandler = readHandler
+        self.writeHandler = writeHandler
+    }
+
+    /// The handler of an endpoint declared with `reading:` or `writing:`, which the pipeline
+    /// never calls.
+    private static let unused: @Sendable (inout APIRequest) throws -> HTTPResponse = { _ in throw APIError.internalError }
+
+    /// An endpoint that only reads the store.
+    public init(_ method: HTTPMethod, _ path: String, access: Access, scope: Scope = .none,
+                documentation: EndpointDocumentation,
+                reading: @escaping @Sendable (inout APIRequest, StoreReader) throws -> HTTPResponse) {
+        self.init(method, path, access: access, scope: scope, work: .store, documentation: documentation,
+                  handler: Self.unused, readHandler: reading, writeHandler: nil)
+    }
+
+    /// An endpoint whose work is one store write, prepared by `writing` (see `StoreWrite`).
+    public init(_ method: HTTPMethod, _ path: String, access: Access, scope: Scope = .none,
+                documentation: EndpointDocumentation,
+                writing: @escaping @Sendable (inout APIRequest) throws -> StoreWrite) {
+        self.init(method, path, access: access, scope: scope, work: .store, documentation: documentation,
+                  handler: Self.unused, readHandler: nil, writeHandler: writing)
+    }
+
+    public init(_ method: HTTPMethod, _ path: String, access: Access, scope: Scope = .none, work: Work = .store,
+                documentation: EndpointDocumentation,
+                handler: @escaping @Sendable (inout APIRequest) throws -> HTTPResponse) {
+        self.init(method, path, access: access, scope: scope, work: work, documentation: documentation,
+                  handler: handler, readHandler: nil, writeHandler: nil)
     }
 }
 
