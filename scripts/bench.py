@@ -348,6 +348,12 @@ def main():
         for i, cls in enumerate(servers):
             print(f"round {r + 1}/{args.rounds}: {cls.name}", flush=True)
             rounds[cls.name].append(run_server(cls, 18081 + i, args.duration, args.connections_for_memory))
+    # Every round's figures, for the spread behind the medians printed below.
+    raw_path = os.path.join(BENCH_DIR, "last-run.json")
+    os.makedirs(BENCH_DIR, exist_ok=True)
+    with open(raw_path, "w") as raw:
+        json.dump(rounds, raw, indent=1)
+    print(f"every round's figures: {raw_path}")
 
     def median(name, label, key):
         values = [rd[label][key] for rd in rounds.get(name, []) if label in rd and key in rd[label]]
