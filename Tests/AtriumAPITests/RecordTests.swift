@@ -284,6 +284,8 @@ import Testing
             #"{"a":2,"nested":{"x":1,"z":3,"deep":{"k":"v","k2":"v2"}},"list":[9],"added":{}}"#), "\(patch.text)")
         #expect(patch.json["version"]?.int64Value == 2)
         #expect(patch.header("ETag") == "\"2\"")
+        // The row's workspace, resolved inside the write, is named on the answer.
+        #expect(patch.header("X-Workspace-ID") == String(account.mainWorkspaceID))
         #expect(patch.json["id"]?.int64Value == id)
         #expect(patch.json["created_at"] == created.json["created_at"])
         #expect((patch.json["updated_at"]?.stringValue ?? "") >= (created.json["updated_at"]?.stringValue ?? "~"))
@@ -303,6 +305,7 @@ import Testing
         let putVersion = try #require(put.json["version"]?.int64Value)
         #expect(putVersion == (noop.json["version"]?.int64Value ?? 0) + 1)
         #expect(put.header("ETag") == "\"\(putVersion)\"")
+        #expect(put.header("X-Workspace-ID") == String(account.mainWorkspaceID))
 
         let again = try Rec.get(client, account.bearer, id)
         #expect(again.json == put.json, "\(again.text)")
@@ -311,9 +314,11 @@ import Testing
         let delete = try client.request("DELETE", Rec.recordPath(id), headers: [account.bearer])
         #expect(delete.status == 204)
         #expect(delete.body.isEmpty)
+        #expect(delete.header("X-Workspace-ID") == String(account.mainWorkspaceID))
         Rec.expectError(try Rec.get(client, account.bearer, id), 404, "NOT_FOUND", "GET after delete")
-        Rec.expectError(try client.request("PATCH", Rec.recordPath(id), headers: [account.bearer], body: Rec.body("{}")),
-                        404, "NOT_FOUND", "PATCH after delete")
+        let patchGone = try client.request("PATCH", Rec.recordPath(id), headers: [account.bearer], body: Rec.body("{}"))
+        Rec.expectError(patchGone, 404, "NOT_FOUND", "PATCH after delete")
+        #expect(patchGone.header("X-Workspace-ID") == nil)
         Rec.expectError(try client.request("PUT", Rec.recordPath(id), headers: [account.bearer], body: Rec.body("{}")),
                         404, "NOT_FOUND", "PUT after delete")
         Rec.expectError(try client.request("DELETE", Rec.recordPath(id), headers: [account.bearer]),
