@@ -297,6 +297,52 @@ import Testing
         #expect((seconds ?? 0) > 0, "Retry-After: \(String(describing: blocked.header("Retry-After")))")
     }
 
+    @Test func behindATrustedProxyTheForwardedClientIsThrottledAndAudited() throws {
+        let server = try TestServer(["--login-failures-per-address", "3", "--trusted-proxies", "127.0.0.1/32"])
+        let client = try server.client()
+        let account = try client.signUp()
+        let attacker = [("X-Forwarded-For", "198.51.100.66, 203.0.113.10")]
+        for attempt in 1...3 {
+            expectError(try client.login(uniqueEmail("spray"), "wrong password", headers: attacker), 401,
+                        "INVALID_CREDENTIALS", "attempt \(attempt)")
+        }
+        // The attacker's forwarded address is throttled, even if it changes the part it writes itself...
+        let spoofed = [("X-Forwarded-For", "192.0.2.1, 203.0.113.10")]
+        expectError(try client.login(account.email, account.password, headers: spoofed), 429, "RATE_LIMITED",
+                    "the same forwarded client")
+        // ...while another client behind the same proxy still logs in.
+        let neighbour = [("X-Forwarded-For", "203.0.113.11")]
+        #expect(try client.login(account.email, account.password, headers: neighbour).status == 200)
+
+        // The audit log records the forwarded address.
+        let rename = try client.request("PATCH", "/v1/workspaces/\(account.mainWorkspaceID)",
+                                        headers: [account.bearer, ("X-Forwarded-For", "203.0.113.12")],
+                                        body: #"{"name":"Renamed behind a proxy"}"#)
+        #expect(rename.status == 200, "\(rename.text)")
+        let entries = try Admin.auditEntries(client, account.bearer, account.mainWorkspaceID)
+        #expect(entries.first?["ip"]?.stringValue == "203.0.113.12", "\(entries.first.map { "\($0)" } ?? "none")")
+    }
+
+    @Test func withoutTrustedProxiesForwardedForIsIgnored() throws {
+        let server = try TestServer(["--login-failures-per-address", "3"])
+        let client = try server.client()
+        let account = try client.signUp()
+        for attempt in 1...3 {
+            // A client that names a new address each time is still one address.
+            expectError(try client.login(uniqueEmail("spray"), "wrong password",
+                                         headers: [("X-Forwarded-For", "203.0.113.\(attempt)")]),
+                        401, "INVALID_CREDENTIALS", "attempt \(attempt)")
+        }
+        expectError(try client.login(account.email, account.password, headers: [("X-Forwarded-For", "203.0.113.99")]),
+                    429, "RATE_LIMITED", "4th attempt from the same peer")
+        let rename = try client.request("PATCH", "/v1/workspaces/\(account.mainWorkspaceID)",
+                                        headers: [account.bearer, ("X-Forwarded-For", "203.0.113.12")],
+                                        body: #"{"name":"Renamed"}"#)
+        #expect(rename.status == 200)
+        let entries = try Admin.auditEntries(client, account.bearer, account.mainWorkspaceID)
+        #expect(entries.first?["ip"]?.stringValue == "127.0.0.1")
+    }
+
     // MARK: Refresh
 
     @Test func refreshRotatesThePair() throws {

@@ -16,6 +16,9 @@ public struct AtriumConfiguration: Sendable {
     /// How long an invitation stays pending (api.md §5: 7 days).
     public var invitationTTLSeconds: Int64 = 7 * 86400
     public var requireWorkspace = false
+    /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxies`); empty = the TCP
+    /// peer is the client.
+    public var trustedProxies: [AddressRange] = []
     public var allowSignup = true
     public var webhookAllowPrivate = false
     /// One webhook attempt, connect to last byte.

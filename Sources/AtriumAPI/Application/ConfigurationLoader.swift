@@ -20,6 +20,16 @@ public enum ConfigurationLoader {
         ("access-token-ttl", { c, v throws(ConfigurationError) in c.accessTokenTTLSeconds = Int64(try integer(v, "access-token-ttl", 1...86400)) }),
         ("refresh-token-ttl", { c, v throws(ConfigurationError) in c.refreshTokenTTLSeconds = Int64(try integer(v, "refresh-token-ttl", 60...(365 * 86400))) }),
         ("invitation-ttl", { c, v throws(ConfigurationError) in c.invitationTTLSeconds = Int64(try integer(v, "invitation-ttl", 1...(365 * 86400))) }),
+        ("trusted-proxies", { c, v throws(ConfigurationError) in
+            var ranges: [AddressRange] = []
+            for item in v.split(separator: ",") where !item.trimmingSpaces.isEmpty {
+                guard let range = AddressRange(item.trimmingSpaces) else {
+                    throw ConfigurationError("--trusted-proxies takes addresses or CIDR ranges separated by commas, not \(item.trimmingSpaces)")
+                }
+                ranges.append(range)
+            }
+            c.trustedProxies = ranges
+        }),
         ("require-workspace", { c, v throws(ConfigurationError) in c.requireWorkspace = try boolean(v, "require-workspace") }),
         ("allow-signup", { c, v throws(ConfigurationError) in c.allowSignup = try boolean(v, "allow-signup") }),
         ("webhook-allow-private", { c, v throws(ConfigurationError) in c.webhookAllowPrivate = try boolean(v, "webhook-allow-private") }),

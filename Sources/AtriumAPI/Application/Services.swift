@@ -14,6 +14,8 @@ public final class Services: Sendable {
     public let requestCounts: UsageCounter
     public let plans: PlanCatalog
     let authenticator: Authenticator
+    /// Who a request comes from, behind `--trusted-proxies` or not.
+    public let clientAddresses: ClientAddressResolver
     /// Runs password hashing, apart from the general worker pool.
     public let passwordPool: WorkerPool
     /// Runs read-only endpoints: few threads (one per core), so reads never pay for the
@@ -31,6 +33,7 @@ public final class Services: Sendable {
         passwordHasher = PasswordHasher(iterations: configuration.passwordIterations)
         keyUsage = KeyUsageRecorder()
         authenticator = Authenticator(codec: codec, keyUsage: keyUsage)
+        clientAddresses = ClientAddressResolver(trustedProxies: configuration.trustedProxies)
         passwordPool = WorkerPool(name: "atrium-kdf", threadCount: max(1, Int(System.coreCount) / 2), capacity: 256)
         readPool = WorkerPool(name: "atrium-read", threadCount: configuration.readWorkers, capacity: 8192)
         var outbound = OutboundClientConfiguration()

@@ -98,7 +98,7 @@ enum AuthEndpoints {
         let now = request.now
         let window = configuration.loginWindowSeconds * 1000
         let accountBucket = "login:account:" + email
-        let addressBucket = "login:address:" + request.context.clientAddress
+        let addressBucket = "login:address:" + request.clientAddress
         let (accountFailures, addressFailures, user) = try services.store.read { reader in
             (try reader.rateLimitCount(bucket: accountBucket, windowMilliseconds: window, now: now),
              try reader.rateLimitCount(bucket: addressBucket, windowMilliseconds: window, now: now),

@@ -20,6 +20,8 @@ public struct APIRequest {
     /// Set for fan-out requests on `.selectedOrFanOut` endpoints: every workspace named.
     public internal(set) var fanOut: [ResolvedWorkspace]?
     public let selector: WorkspaceSelector
+    /// The client's address: the TCP peer, or what a trusted proxy says it forwarded.
+    public let clientAddress: String
 
     init(http: HTTPRequest, context: RequestContext, services: Services, now: Int64) {
         self.http = http
@@ -32,6 +34,8 @@ public struct APIRequest {
             headerValues: http.headers.values("x-workspace-id"),
             queryValues: query.values("workspace_id"),
             fanOutValues: query.values("workspaces"))
+        self.clientAddress = services.clientAddresses.clientAddress(
+            peer: context.clientAddress, forwardedFor: http.headers.values("x-forwarded-for"))
     }
 
     /// The caller; only valid on endpoints that require a credential.
@@ -73,6 +77,6 @@ public struct APIRequest {
     /// Who is acting, for the audit log.
     public var actor: AuditActor {
         AuditActor(userID: principal?.userID, credential: principal.map { $0.isSession ? "jwt" : "api_key" },
-                   keyID: principal?.apiKey?.keyID, ip: context.clientAddress)
+                   keyID: principal?.apiKey?.keyID, ip: clientAddress)
     }
 }
