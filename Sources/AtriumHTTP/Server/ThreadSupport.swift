@@ -40,6 +40,9 @@ public final class ConditionLock: @unchecked Sendable {
     }
     public func signal() { pthread_cond_signal(condition) }
     public func broadcast() { pthread_cond_broadcast(condition) }
+    /// Waits on `other` (a condition of one waiting thread) instead of the shared one; the
+    /// lock must be held.
+    public func wait(on other: ThreadCondition) { pthread_cond_wait(other.condition, mutex) }
 
     @inline(__always)
     public func withLock<T>(_ body: () throws -> T) rethrows -> T {
@@ -47,6 +50,28 @@ public final class ConditionLock: @unchecked Sendable {
         defer { unlock() }
         return try body()
     }
+}
+
+/// A condition variable for one thread to sleep on under a `ConditionLock`, so that the
+/// thread that wakes it picks exactly which sleeper runs (the worker pool wakes the one that
+/// went idle last, whose cache is warmest, and no other).
+///
+/// `@unchecked Sendable`: the pthread object is heap-allocated once and never moved; waits
+/// go through the owning `ConditionLock`'s mutex.
+public final class ThreadCondition: @unchecked Sendable {
+    fileprivate let condition: UnsafeMutablePointer<pthread_cond_t>
+
+    public init() {
+        condition = .allocate(capacity: 1)
+        pthread_cond_init(condition, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        condition.deallocate()
+    }
+
+    public func signal() { pthread_cond_signal(condition) }
 }
 
 /// Starts detached-free OS threads running a closure; the event loops and workers are
