@@ -137,7 +137,8 @@ enum RecordEndpoints {
         let workspaceID = request.resolved.workspaceID
         let userID = request.caller.userID
         let now = request.now
-        let requestHash = SHA256Digest.hash(collection + "\n" + dataText)
+        // What a retry with the same Idempotency-Key must match (only needed with a key).
+        let requestHash = key == nil ? [] : SHA256Digest.hash(collection + "\n" + dataText)
         return StoreWrite { writer in
             if let key, let prior = try writer.reader.idempotentResponse(
                 userID: userID, workspaceID: workspaceID, key: key, notBefore: now - idempotencyWindow) {
