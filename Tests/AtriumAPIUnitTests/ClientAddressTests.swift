@@ -51,7 +51,7 @@ import Testing
     }
 
     @Test(arguments: ["10.0.0.0/33", "10.0.0.0/-1", "10.0.0/8", "example.com", "", "10.0.0.1/", "::1/129",
-                      "012.1.1.1", "10.0.0.0/8x", "1"])
+                      "012.1.1.1", "10.0.0.0/8x", "1", "10.0.0.0/+8", "10.0.0.0/ 8", "10.0.0.0/٨"])
     func malformedRangesAreRefused(_ text: String) {
         #expect(AddressRange(text) == nil)
     }

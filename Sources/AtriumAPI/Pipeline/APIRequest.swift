@@ -20,8 +20,6 @@ public struct APIRequest {
     /// Set for fan-out requests on `.selectedOrFanOut` endpoints: every workspace named.
     public internal(set) var fanOut: [ResolvedWorkspace]?
     public let selector: WorkspaceSelector
-    /// The client's address: the TCP peer, or what a trusted proxy says it forwarded.
-    public let clientAddress: String
 
     init(http: HTTPRequest, context: RequestContext, services: Services, now: Int64) {
         self.http = http
@@ -34,7 +32,12 @@ public struct APIRequest {
             headerValues: http.headers.values("x-workspace-id"),
             queryValues: query.values("workspace_id"),
             fanOutValues: query.values("workspaces"))
-        self.clientAddress = services.clientAddresses.clientAddress(
+    }
+
+    /// The client's address: the TCP peer, or what a trusted proxy says it forwarded. Worked
+    /// out when asked (the login throttle and audited changes ask), not for every request.
+    public var clientAddress: String {
+        services.clientAddresses.clientAddress(
             peer: context.clientAddress, forwardedFor: http.headers.values("x-forwarded-for"))
     }
 

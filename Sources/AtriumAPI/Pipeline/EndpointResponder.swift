@@ -15,22 +15,20 @@ struct EndpointResponder: HTTPHandler {
         var api = APIRequest(http: request, context: context, services: services, now: Clock.nowMilliseconds())
         var response: HTTPResponse
         do {
-            if endpoint.access == .open {
-                if !api.http.body.isEmpty { try RequestBody.checkContentType(api.http) }
-                response = try endpoint.handler(&api)
-            } else if let reading = endpoint.readHandler {
+            if let reading = endpoint.readHandler, endpoint.access != .open {
                 response = try services.store.read { reader in
                     try prepare(&api, reader: reader)
                     return try reading(&api, reader)
                 }
-            } else if let writing = endpoint.writeHandler {
-                try services.store.read { reader in try prepare(&api, reader: reader) }
-                let outcome = try services.store.write(try writing(&api).body)
-                if let workspace = outcome.workspace { api.workspace = workspace }
-                response = outcome.response
             } else {
-                try services.store.read { reader in try prepare(&api, reader: reader) }
-                response = try endpoint.handler(&api)
+                try admit(&api)
+                if let writing = endpoint.writeHandler {
+                    let outcome = try services.store.write(try writing(&api).body)
+                    if let workspace = outcome.workspace { api.workspace = workspace }
+                    response = outcome.response
+                } else {
+                    response = try endpoint.handler(&api)
+                }
             }
         } catch {
             response = Self.render(error, requestID: context.requestID)
@@ -42,14 +40,14 @@ struct EndpointResponder: HTTPHandler {
     /// The worker pool's entry: a write endpoint's body goes to the writer with the
     /// responder, and the worker is free before the commit; every other endpoint answers here.
     func handle(_ request: HTTPRequest, context: RequestContext, responder: HTTPResponder) {
-        guard let writing = endpoint.writeHandler, endpoint.access != .open else {
+        guard let writing = endpoint.writeHandler else {
             responder.respond(handle(request, context: context))
             return
         }
         var api = APIRequest(http: request, context: context, services: services, now: Clock.nowMilliseconds())
         let write: StoreWrite
         do {
-            try services.store.read { reader in try prepare(&api, reader: reader) }
+            try admit(&api)
             write = try writing(&api)
         } catch {
             var response = Self.render(error, requestID: context.requestID)
@@ -84,6 +82,16 @@ struct EndpointResponder: HTTPHandler {
         if services.configuration.accessLog {
             response.logFields = Self.logFields(principal: principal, workspace: workspace)
         }
+    }
+
+    /// What every handler but a reading one runs behind: for an open endpoint the body's
+    /// content type only, otherwise authentication and resolution in one read snapshot.
+    private func admit(_ api: inout APIRequest) throws {
+        guard endpoint.access != .open else {
+            if !api.http.body.isEmpty { try RequestBody.checkContentType(api.http) }
+            return
+        }
+        try services.store.read { reader in try prepare(&api, reader: reader) }
     }
 
     /// Authentication, the session-only check, and resolution, inside the caller's snapshot.

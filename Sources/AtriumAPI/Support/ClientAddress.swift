@@ -15,7 +15,9 @@ public struct AddressRange: Sendable, Equatable, CustomStringConvertible {
         let width = bytes.count * 8
         var prefix = width
         if parts.count == 2 {
-            guard let value = Int(parts[1]), (0...width).contains(value), parts[1].allSatisfy(\.isASCII) else { return nil }
+            let digits = parts[1]
+            guard !digits.isEmpty, digits.count <= 3, digits.allSatisfy({ ("0"..."9").contains($0) }),
+                  let value = Int(digits), (0...width).contains(value) else { return nil }
             prefix = value
         }
         network = AddressRange.masked(bytes, prefix)
