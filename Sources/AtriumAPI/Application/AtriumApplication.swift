@@ -62,8 +62,8 @@ public final class AtriumApplication: Sendable {
     public func start() throws -> Int {
         let httpServer = try HTTPServer(
             configuration: configuration.http, router: router,
-            renderError: { status, code, message, requestID in
-                ErrorEnvelope.body(status: status, code: code, message: message, requestID: requestID)
+            renderError: { code, message, requestID in
+                ErrorEnvelope.body(code: code, message: message, requestID: requestID)
             })
         MetricsText.httpMetrics.withLock { $0 = httpServer.metrics }
         server.withLock { $0 = httpServer }

@@ -52,7 +52,7 @@ enum AuthEndpoints {
         try body.validate()
         guard let email, let password, let name else { throw APIError.invalidJSON }
         if try services.store.read({ try $0.user(email: email) }) != nil {
-            throw APIError.conflict("EMAIL_TAKEN", "An account with this email exists.")
+            throw APIError(.emailTaken, "An account with this email exists.")
         }
         let hash = services.passwordHasher.hash(password)
         let now = request.now
@@ -71,7 +71,7 @@ enum AuthEndpoints {
                 return (reloaded, workspace, session)
             }
         } catch StoreError.conflict {
-            throw APIError.conflict("EMAIL_TAKEN", "An account with this email exists.")
+            throw APIError(.emailTaken, "An account with this email exists.")
         }
         let (user, workspace, sessionID) = created
         let access = issueAccessToken(services: services, userID: user.id, sessionID: sessionID, now: now)

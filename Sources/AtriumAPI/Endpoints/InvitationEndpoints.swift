@@ -72,10 +72,10 @@ enum InvitationEndpoints {
             let (_, plan) = try FeatureGate.ownerPlan(of: workspaceID, services: services, reader: writer.reader)
             if let invitee = try writer.reader.user(email: email),
                try writer.reader.role(userID: invitee.id, workspaceID: workspaceID) != nil {
-                throw APIError.conflict("ALREADY_MEMBER", "This person is already a member.")
+                throw APIError(.alreadyMember, "This person is already a member.")
             }
             if try writer.reader.pendingInvitation(workspaceID: workspaceID, email: email, now: now) != nil {
-                throw APIError.conflict("INVITATION_PENDING", "An invitation to this email is already pending.")
+                throw APIError(.invitationPending, "An invitation to this email is already pending.")
             }
             if let limit = plan.maxMembersPerWorkspace {
                 let members = try writer.reader.members(workspaceID: workspaceID).count
@@ -127,11 +127,11 @@ enum InvitationEndpoints {
                 throw APIError.notFound
             }
             guard invitation.visibleStatus(now: now) == "pending" else {
-                throw APIError.conflict("INVITATION_NOT_PENDING", "This invitation is no longer pending.")
+                throw APIError(.invitationNotPending, "This invitation is no longer pending.")
             }
             let workspaceID = invitation.workspaceID
             if try writer.reader.role(userID: callerID, workspaceID: workspaceID) != nil {
-                throw APIError.conflict("ALREADY_MEMBER", "You are already a member of this workspace.")
+                throw APIError(.alreadyMember, "You are already a member of this workspace.")
             }
             let ownPlan = services.plans.plan(named: user.plan)
             if let limit = ownPlan.maxWorkspacesPerUser, try writer.reader.memberships(userID: callerID).count >= limit {
@@ -186,7 +186,7 @@ enum InvitationEndpoints {
         let invitation = try request.services.store.write { writer -> InvitationRow in
             let invitation = try managed(id, principal: principal, selector: selector, reader: writer.reader)
             guard invitation.status == "pending" else {
-                throw APIError.conflict("INVITATION_NOT_PENDING", "Only a pending or expired invitation can be resent.")
+                throw APIError(.invitationNotPending, "Only a pending or expired invitation can be resent.")
             }
             try writer.renewInvitation(id: id, token: token, expiresAt: now + lifetime, now: now)
             try writer.audit(workspaceID: invitation.workspaceID, action: "invitation.resent", actor: actor,

@@ -91,7 +91,7 @@ enum MemberEndpoints {
         let now = request.now
         try request.services.store.write { writer in
             if try writer.reader.isSomeonesMain(workspaceID: workspaceID) {
-                throw APIError.conflict("MAIN_WORKSPACE", "A main workspace cannot be deleted; set another main first.")
+                throw APIError(.mainWorkspace, "A main workspace cannot be deleted; set another main first.")
             }
             try writer.deleteWorkspace(id: workspaceID)
             try writer.audit(workspaceID: workspaceID, action: "workspace.deleted", actor: actor,
@@ -153,7 +153,7 @@ enum MemberEndpoints {
     }
 
     static func invalidTransition(_ message: String) -> APIError {
-        APIError(status: 400, code: "INVALID_ROLE_TRANSITION", message: message)
+        APIError(.invalidRoleTransition, message)
     }
 
     static func removeMember(_ request: inout APIRequest) throws -> HTTPResponse {

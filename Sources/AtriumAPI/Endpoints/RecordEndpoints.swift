@@ -143,7 +143,7 @@ enum RecordEndpoints {
             if let key, let prior = try writer.reader.idempotentResponse(
                 userID: userID, workspaceID: workspaceID, key: key, notBefore: now - idempotencyWindow) {
                 guard prior.requestHash == requestHash else {
-                    throw APIError.conflict("IDEMPOTENCY_CONFLICT", "This Idempotency-Key was used with another request.")
+                    throw APIError(.idempotencyConflict, "This Idempotency-Key was used with another request.")
                 }
                 var headers: [(name: String, value: String)] = [("Idempotent-Replayed", "true")]
                 if let location = prior.location { headers.append(("Location", location)) }

@@ -155,7 +155,7 @@ struct EndpointResponder: HTTPHandler {
             apiError = .internalError
         }
         var response = HTTPResponse(status: apiError.status, headers: apiError.headers)
-        response.body = ErrorEnvelope.body(status: apiError.status, code: apiError.code, message: apiError.message,
+        response.body = ErrorEnvelope.body(code: apiError.code, message: apiError.message,
                                            requestID: requestID, details: apiError.details)
         return response
     }

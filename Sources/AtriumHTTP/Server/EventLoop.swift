@@ -202,7 +202,7 @@ final class EventLoop: @unchecked Sendable {
         var buffer: [UInt8] = []
         let id = requestIDs.make(echoing: nil)
         var response = HTTPResponse(status: 503)
-        response.body = shared.renderError(503, "UNAVAILABLE", "The server is at its connection limit.", id)
+        response.body = shared.renderError(.unavailable, "The server is at its connection limit.", id)
         ResponseEncoder.encode(response, requestID: id, dateLine: dateLine, headOnly: false, close: true,
                                keepAlive10: false, into: &buffer)
         _ = buffer.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
@@ -261,7 +261,7 @@ final class EventLoop: @unchecked Sendable {
             case .failed(let error):
                 let id = requestIDs.make(echoing: nil)
                 var response = HTTPResponse(status: error.status)
-                response.body = shared.renderError(error.status, Self.code(forParseStatus: error.status), error.message, id)
+                response.body = shared.renderError(ErrorCode.forParseStatus(error.status), error.message, id)
                 ResponseEncoder.encode(response, requestID: id, dateLine: dateLine, headOnly: false, close: true,
                                        keepAlive10: false, into: &writeBuffer)
                 shared.metrics.record(routeIndex: -1, status: error.status, nanoseconds: 0)
@@ -276,19 +276,6 @@ final class EventLoop: @unchecked Sendable {
         flush(connection)
     }
 
-    private static func code(forParseStatus status: Int) -> String {
-        switch status {
-        case 408: return "REQUEST_TIMEOUT"
-        case 413: return "PAYLOAD_TOO_LARGE"
-        case 414: return "URI_TOO_LONG"
-        case 431: return "HEADERS_TOO_LARGE"
-        case 501: return "NOT_IMPLEMENTED"
-        case 417: return "EXPECTATION_FAILED"
-        case 505: return "HTTP_VERSION_NOT_SUPPORTED"
-        default: return "BAD_REQUEST"
-        }
-    }
-
     // MARK: Dispatching
 
     private func dispatch(_ request: HTTPRequest, on connection: Connection) {
@@ -300,7 +287,7 @@ final class EventLoop: @unchecked Sendable {
         switch shared.router.match(method: request.method, path: request.path) {
         case .notFound where request.method == .trace:
             var response = HTTPResponse(status: 405, headers: [("Allow", "OPTIONS")])
-            response.body = shared.renderError(405, "METHOD_NOT_ALLOWED", "TRACE is not supported.", requestID)
+            response.body = shared.renderError(.methodNotAllowed, "TRACE is not supported.", requestID)
             answerInline(response, id: requestID, method: request.method, routeIndex: -1, template: nil,
                          started: started, headOnly: false, keepAlive: keepAlive, http10: http10, on: connection)
         case .notFound:
@@ -312,7 +299,7 @@ final class EventLoop: @unchecked Sendable {
                 return
             }
             var response = HTTPResponse(status: 404)
-            response.body = shared.renderError(404, "NOT_FOUND", "No such route.", requestID)
+            response.body = shared.renderError(.notFound, "No such route.", requestID)
             answerInline(response, id: requestID, method: request.method, routeIndex: -1, template: nil,
                          started: started, headOnly: headOnly, keepAlive: keepAlive, http10: http10, on: connection)
         case .methodNotAllowed(let allowed):
@@ -324,7 +311,7 @@ final class EventLoop: @unchecked Sendable {
                 response = HTTPResponse(status: 204)
             } else {
                 response = HTTPResponse(status: 405)
-                response.body = shared.renderError(405, "METHOD_NOT_ALLOWED", "Method not allowed on this route.", requestID)
+                response.body = shared.renderError(.methodNotAllowed, "Method not allowed on this route.", requestID)
             }
             response.headers.append(("Allow", allowValue))
             answerInline(response, id: requestID, method: request.method, routeIndex: -1, template: nil,
@@ -379,7 +366,7 @@ final class EventLoop: @unchecked Sendable {
         connection.busy = false
         connection.inflight = nil
         var response = HTTPResponse(status: 503, headers: [("Retry-After", "1")])
-        response.body = shared.renderError(503, "UNAVAILABLE", "The server is overloaded; retry shortly.", inflight.requestID)
+        response.body = shared.renderError(.unavailable, "The server is overloaded; retry shortly.", inflight.requestID)
         answerInline(response, id: inflight.requestID, method: inflight.method, routeIndex: inflight.routeIndex,
                      template: inflight.routeTemplate, started: inflight.startedAt, headOnly: inflight.headOnly,
                      keepAlive: inflight.keepAlive, http10: inflight.http10, on: connection)
@@ -433,7 +420,7 @@ final class EventLoop: @unchecked Sendable {
     /// What a request gets whose handler dropped its responder without answering.
     private func unanswered(requestID: String) -> HTTPResponse {
         var response = HTTPResponse(status: 500)
-        response.body = shared.renderError(500, "INTERNAL_ERROR", "The request was not answered.", requestID)
+        response.body = shared.renderError(.internalError, "The request was not answered.", requestID)
         return response
     }
 
@@ -592,7 +579,7 @@ final class EventLoop: @unchecked Sendable {
     private func timeOut(_ connection: Connection) {
         let id = requestIDs.make(echoing: nil)
         var response = HTTPResponse(status: 408)
-        response.body = shared.renderError(408, "REQUEST_TIMEOUT", "The request took too long to arrive.", id)
+        response.body = shared.renderError(.requestTimeout, "The request took too long to arrive.", id)
         ResponseEncoder.encode(response, requestID: id, dateLine: dateLine, headOnly: false, close: true,
                                keepAlive10: false, into: &writeBuffer)
         shared.metrics.record(routeIndex: -1, status: 408, nanoseconds: 0)

@@ -28,4 +28,4 @@ public struct HTTPResponse: Sendable {
 /// How the server renders an error it produces itself (a framing error, no route, wrong
 /// method, overload) so that it matches the application's error envelope.
 public typealias HTTPErrorRenderer =
-    @Sendable (_ status: Int, _ code: String, _ message: String, _ requestID: String) -> [UInt8]
+    @Sendable (_ code: ErrorCode, _ message: String, _ requestID: String) -> [UInt8]
