@@ -61,7 +61,8 @@ struct OpenAPIDocumentTests {
                     .arrayValue?.compactMap(\.stringValue) ?? []
                 #expect(!codes.isEmpty, "\(method) \(path) \(status)")
                 for code in codes {
-                    #expect(OpenAPIDocument.statusOfCode[code].map(String.init) == status, "\(method) \(path): \(code)")
+                    let known = ErrorCode.all.first { $0.name == code }
+                    #expect(known.map { String($0.status) } == status, "\(method) \(path): \(code)")
                 }
             }
         }
@@ -70,12 +71,12 @@ struct OpenAPIDocumentTests {
     @Test func scopedRoutesDeclareTheWorkspaceSelectors() {
         for endpoint in application.endpoints {
             let names = OpenAPIDocument.parameters(endpoint).compactMap { $0["name"]?.stringValue }
-            switch endpoint.scope {
+            switch endpoint.admission {
             case .selected, .row:
                 #expect(names.contains("X-Workspace-ID") && names.contains("workspace_id"), "\(endpoint.path)")
-            case .selectedOrFanOut:
+            case .list:
                 #expect(names.contains("workspaces") && names.contains("X-Workspace-ID"), "\(endpoint.path)")
-            case .none, .path:
+            case .open, .account, .path:
                 #expect(!names.contains("X-Workspace-ID"), "\(endpoint.path)")
             }
         }
@@ -106,10 +107,10 @@ struct OpenAPIFindingTests {
         configuration.dataDirectory = NSTemporaryDirectory() + "atrium-openapi-" + UUID().uuidString
         configuration.jwtSecret = String(repeating: "s", count: 32)
         let application = try AtriumApplication(configuration: configuration)
-        let rowEndpoints = application.endpoints.filter { if case .row = $0.scope { return true } else { return false } }
+        let rowEndpoints = application.endpoints.filter { $0.rowScope != nil }
         #expect(rowEndpoints.count >= 10)
         for endpoint in rowEndpoints {
-            #expect(OpenAPIDocument.errorCodes(endpoint).contains("WORKSPACE_MISMATCH"), "\(endpoint.path)")
+            #expect(OpenAPIDocument.errorCodes(endpoint).contains(.workspaceMismatch), "\(endpoint.path)")
         }
     }
 }

@@ -32,10 +32,11 @@ public final class AtriumApplication: Sendable {
         var builder = RouterBuilder()
         for endpoint in endpoints {
             let placement: HandlerPlacement
-            switch endpoint.work {
-            case .eventLoop: placement = .eventLoop
-            case .store: placement = endpoint.readHandler == nil ? .workerPool : .dedicatedPool(services.readPool)
-            case .passwordHashing: placement = .dedicatedPool(services.passwordPool)
+            switch endpoint.admission {
+            case .open(.eventLoop, _): placement = .eventLoop
+            case .open(.passwordHashing, _): placement = .dedicatedPool(services.passwordPool)
+            case .open(.store, _): placement = .workerPool
+            default: placement = endpoint.isRead ? .dedicatedPool(services.readPool) : .workerPool
             }
             builder.add(Route(method: endpoint.method, template: endpoint.path, placement: placement,
                               documentation: endpoint.documentation,

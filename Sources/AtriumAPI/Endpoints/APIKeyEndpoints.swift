@@ -7,28 +7,27 @@ import AtriumStore
 /// The caller's own account-level keys, `full` and `scoped` (api.md §5, last key row).
 enum APIKeyEndpoints {
     static func all() -> [Endpoint] {
-        let keyErrors = ["VALIDATION_FAILED", "INVALID_JSON", "CROSS_TENANT_WORKSPACE", "SESSION_REQUIRED"]
-        return [
-            Endpoint(.get, "/v1/api-keys", access: .session,
-                     documentation: .init("The caller's full and scoped API keys", errors: ["SESSION_REQUIRED"],
-                                          operationID: "listAPIKeys", response: .page(of: .ref("APIKey"))),
-                     reading: list),
-            Endpoint(.post, "/v1/api-keys", access: .session,
-                     documentation: .init("Create a full or scoped API key; the secret is shown once", success: 201,
-                                          errors: keyErrors,
-                                          operationID: "createAPIKey", request: .ref("APIKeyCreate"), response: .ref("APIKeyWithSecret"), links: [OperationLink("UpdateAPIKey", to: "updateAPIKey", [("keyId", "$response.body#/id")]), OperationLink("DeleteAPIKey", to: "deleteAPIKey", [("keyId", "$response.body#/id")])]),
-                     handler: create),
-            Endpoint(.put, "/v1/api-keys/{keyId}", access: .session,
-                     documentation: .init("Replace a key's name, permissions, expiry and allow-list",
-                                          errors: keyErrors + ["NOT_FOUND", "INVALID_PARAMETER"],
-                                          operationID: "updateAPIKey", request: .ref("APIKeyUpdate"), response: .ref("APIKey")),
-                     handler: update),
-            Endpoint(.delete, "/v1/api-keys/{keyId}", access: .session,
-                     documentation: .init("Revoke a key at once", success: 204,
-                                          errors: ["NOT_FOUND", "INVALID_PARAMETER", "SESSION_REQUIRED"],
-                                          operationID: "deleteAPIKey"),
-                     handler: delete),
+        [
+            Endpoint(.get, "/v1/api-keys", .account(.session, .read(list)), documentation: Docs.list),
+            Endpoint(.post, "/v1/api-keys", .account(.session, .respond(create)), documentation: Docs.create),
+            Endpoint(.put, "/v1/api-keys/{keyId}", .account(.session, .respond(update)), documentation: Docs.update),
+            Endpoint(.delete, "/v1/api-keys/{keyId}", .account(.session, .respond(delete)), documentation: Docs.delete),
         ]
+    }
+
+    /// What the OpenAPI document says about each operation.
+    enum Docs {
+        static let body: [ErrorCode] = [.validationFailed, .invalidJSON, .crossTenantWorkspace, .featureUnavailable]
+        static let list = EndpointDocumentation(
+            "listAPIKeys", "The caller's full and scoped API keys", response: .page(of: .ref("APIKey")))
+        static let create = EndpointDocumentation(
+            "createAPIKey", "Create a full or scoped API key; the secret is shown once", success: 201, errors: body,
+            request: .ref("APIKeyCreate"), response: .ref("APIKeyWithSecret"),
+            links: OperationLink.each(["updateAPIKey", "deleteAPIKey"], [("keyId", "$response.body#/id")]))
+        static let update = EndpointDocumentation(
+            "updateAPIKey", "Replace a key's name, permissions, expiry and allow-list", errors: body,
+            request: .ref("APIKeyUpdate"), response: .ref("APIKey"))
+        static let delete = EndpointDocumentation("deleteAPIKey", "Revoke a key at once", success: 204)
     }
 
     /// The validated fields shared by create and update.
@@ -40,7 +39,7 @@ enum APIKeyEndpoints {
         var expiresAt: Int64?
     }
 
-    static func readFields(_ request: APIRequest, modeFixed: APIKeyMode?) throws -> KeyFields {
+    static func readFields(_ request: some IncomingRequest, modeFixed: APIKeyMode?) throws -> KeyFields {
         var body = try request.body()
         let name = body.string("name", required: true, minLength: 1, maxLength: 100, trim: true)
         var mode = modeFixed
@@ -106,16 +105,16 @@ enum APIKeyEndpoints {
         guard plan.features.contains("api_keys") else { throw APIError.featureUnavailable("api_keys") }
     }
 
-    static func list(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
-        let keys = try reader.accountKeys(userID: request.caller.userID)
+    static func list(_ request: AccountRequest, reader: StoreReader) throws -> HTTPResponse {
+        let keys = try reader.accountKeys(userID: request.principal.userID)
         return Respond.json(capacity: 64 + keys.count * 300) { writer in
             Presenters.list(keys, into: &writer) { Presenters.apiKey($0, into: &$1) }
         }
     }
 
-    static func create(_ request: inout APIRequest) throws -> HTTPResponse {
+    static func create(_ request: AccountRequest) throws -> HTTPResponse {
         let fields = try readFields(request, modeFixed: nil)
-        let userID = request.caller.userID
+        let userID = request.principal.userID
         let now = request.now
         let secret = APIKeySecret.generate()
         let hash = APIKeySecret.hash(secret)
@@ -139,9 +138,9 @@ enum APIKeyEndpoints {
         }
     }
 
-    static func update(_ request: inout APIRequest) throws -> HTTPResponse {
+    static func update(_ request: AccountRequest) throws -> HTTPResponse {
         let keyID = try request.pathID("keyId")
-        let userID = request.caller.userID
+        let userID = request.principal.userID
         let existing = try request.services.store.read { try $0.apiKey(id: keyID) }
         guard let existing, existing.userID == userID, existing.mode != "workspace",
               let mode = APIKeyMode(rawValue: existing.mode) else { throw APIError.notFound }
@@ -165,9 +164,9 @@ enum APIKeyEndpoints {
         return Respond.json { writer in Presenters.apiKey(row, into: &writer) }
     }
 
-    static func delete(_ request: inout APIRequest) throws -> HTTPResponse {
+    static func delete(_ request: AccountRequest) throws -> HTTPResponse {
         let keyID = try request.pathID("keyId")
-        let userID = request.caller.userID
+        let userID = request.principal.userID
         let actor = request.actor
         let now = request.now
         try request.services.store.write { writer in

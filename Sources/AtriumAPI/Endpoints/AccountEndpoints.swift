@@ -8,29 +8,27 @@ import AtriumStore
 enum AccountEndpoints {
     static func all() -> [Endpoint] {
         [
-            Endpoint(.get, "/v1/workspaces/{id}/usage", access: .anyCredential,
-                     scope: .path(parameter: "id", .billingRead),
-                     documentation: .init("Counts of what the workspace holds and how much it is used",
-                                          errors: MemberEndpoints.pathErrors,
-                                          operationID: "getUsage", response: .ref("Usage")),
-                     reading: usage),
-            Endpoint(.get, "/v1/workspaces/{id}/billing", access: .anyCredential,
-                     scope: .path(parameter: "id", .billingRead),
-                     documentation: .init("The owner's plan, which governs this workspace", errors: MemberEndpoints.pathErrors,
-                                          operationID: "getBilling", response: .ref("Billing")),
-                     reading: billing),
-            Endpoint(.get, "/v1/account", access: .anyCredential,
-                     documentation: .init("The caller's plan, limits, features and usage over owned workspaces",
-                                          operationID: "getAccount", response: .ref("Account")),
-                     reading: account),
-            Endpoint(.get, "/v1/audit-log", access: .anyCredential, scope: .selected(.auditRead),
-                     documentation: .init("The resolved workspace's audit log, newest first",
-                                          errors: ["INVALID_WORKSPACE_HEADER", "INVALID_WORKSPACE_ID", "WORKSPACE_MISMATCH",
-                                                   "WORKSPACE_REQUIRED", "NO_MAIN_WORKSPACE", "CROSS_TENANT_WORKSPACE",
-                                                   "PERMISSION_DENIED", "INVALID_PARAMETER"],
-                                          operationID: "listAuditLog", response: .page(of: .ref("AuditEntry")), paginated: true),
-                     reading: auditLog),
+            Endpoint(.get, "/v1/workspaces/{id}/usage", .path(.any, parameter: "id", .billingRead, .read(usage)),
+                     documentation: Docs.usage),
+            Endpoint(.get, "/v1/workspaces/{id}/billing", .path(.any, parameter: "id", .billingRead, .read(billing)),
+                     documentation: Docs.billing),
+            Endpoint(.get, "/v1/account", .account(.any, .read(account)), documentation: Docs.account),
+            Endpoint(.get, "/v1/audit-log", .selected(.any, .auditRead, .read(auditLog)), documentation: Docs.auditLog),
         ]
+    }
+
+    /// What the OpenAPI document says about each operation.
+    enum Docs {
+        static let usage = EndpointDocumentation(
+            "getUsage", "Counts of what the workspace holds and how much it is used", response: .ref("Usage"))
+        static let billing = EndpointDocumentation(
+            "getBilling", "The owner's plan, which governs this workspace", response: .ref("Billing"))
+        static let account = EndpointDocumentation(
+            "getAccount", "The caller's plan, limits, features and usage over owned workspaces",
+            response: .ref("Account"))
+        static let auditLog = EndpointDocumentation(
+            "listAuditLog", "The resolved workspace's audit log, newest first", response: .page(of: .ref("AuditEntry")),
+            paginated: true)
     }
 
     static func thirtyDaysAgo(_ now: Int64) -> Int64 { now / 86_400_000 - 29 }
@@ -60,13 +58,13 @@ enum AccountEndpoints {
         writer.endArray()
     }
 
-    static func usage(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
-        let usage = try reader.usage(workspaceIDs: [request.resolved.workspaceID], sinceDay: thirtyDaysAgo(request.now))
+    static func usage(_ request: WorkspaceRequest, reader: StoreReader) throws -> HTTPResponse {
+        let usage = try reader.usage(workspaceIDs: [request.workspace.workspaceID], sinceDay: thirtyDaysAgo(request.now))
         return Respond.json { writer in writeUsage(usage, into: &writer) }
     }
 
-    static func billing(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
-        let (ownerID, plan) = try FeatureGate.ownerPlan(of: request.resolved.workspaceID, services: request.services,
+    static func billing(_ request: WorkspaceRequest, reader: StoreReader) throws -> HTTPResponse {
+        let (ownerID, plan) = try FeatureGate.ownerPlan(of: request.workspace.workspaceID, services: request.services,
                                                         reader: reader)
         return Respond.json { writer in
             writer.beginObject()
@@ -76,8 +74,8 @@ enum AccountEndpoints {
         }
     }
 
-    static func account(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
-        let userID = request.caller.userID
+    static func account(_ request: AccountRequest, reader: StoreReader) throws -> HTTPResponse {
+        let userID = request.principal.userID
         guard let user = try reader.user(id: userID) else { throw APIError.invalidToken }
         let plan = request.services.plans.plan(named: user.plan)
         let owned = try reader.ownedWorkspaces(userID: userID)
@@ -99,8 +97,8 @@ enum AccountEndpoints {
         }
     }
 
-    static func auditLog(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
-        let workspaceID = request.resolved.workspaceID
+    static func auditLog(_ request: WorkspaceRequest, reader: StoreReader) throws -> HTTPResponse {
+        let workspaceID = request.workspace.workspaceID
         return try Cursor.page(request, prefix: "a", id: \.id, rowBytes: 256, present: Presenters.audit) { cursor, limit in
             try reader.auditLog(workspaceID: workspaceID, before: cursor, limit: limit)
         }
@@ -112,7 +110,7 @@ enum Cursor {
     /// A `{data, next_cursor}` page newest first: reads the `limit` and `cursor` of the query,
     /// fetches one row more than the page (rows with ids below the cursor) to learn whether
     /// another page follows, and writes each row with `present`.
-    static func page<Row>(_ request: APIRequest, prefix: String, id: KeyPath<Row, Int64>, rowBytes: Int,
+    static func page<Row>(_ request: some IncomingRequest, prefix: String, id: KeyPath<Row, Int64>, rowBytes: Int,
                           present: (Row, inout JSONWriter) -> Void,
                           fetch: (_ before: Int64?, _ limit: Int) throws -> [Row]) throws -> HTTPResponse {
         let limit = try request.query.limit()

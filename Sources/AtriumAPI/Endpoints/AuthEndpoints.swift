@@ -7,26 +7,26 @@ import AtriumStore
 enum AuthEndpoints {
     static func all() -> [Endpoint] {
         [
-            Endpoint(.post, "/v1/auth/signup", access: .open, work: .passwordHashing,
-                     documentation: .init("Create an account and its main workspace", success: 201,
-                                          errors: ["VALIDATION_FAILED", "INVALID_JSON", "EMAIL_TAKEN", "SIGNUP_DISABLED"],
-                                          operationID: "signup", request: .ref("Signup"), response: .ref("SignupResult")),
-                     handler: signup),
-            Endpoint(.post, "/v1/auth/login", access: .open, work: .passwordHashing,
-                     documentation: .init("Exchange email and password for tokens",
-                                          errors: ["VALIDATION_FAILED", "INVALID_JSON", "INVALID_CREDENTIALS", "RATE_LIMITED"],
-                                          operationID: "login", request: .ref("Login"), response: .ref("LoginResult")),
-                     handler: login),
-            Endpoint(.post, "/v1/auth/refresh", access: .open,
-                     documentation: .init("Exchange a refresh token for a new token pair",
-                                          errors: ["VALIDATION_FAILED", "INVALID_JSON", "INVALID_TOKEN"],
-                                          operationID: "refresh", request: .ref("RefreshRequest"), response: .ref("Tokens")),
-                     handler: refresh),
-            Endpoint(.post, "/v1/auth/logout", access: .session,
-                     documentation: .init("Revoke the current session", success: 204, errors: ["SESSION_REQUIRED"],
-                                          operationID: "logout"),
-                     handler: logout),
+            Endpoint(.post, "/v1/auth/signup", .open(.passwordHashing, signup), documentation: Docs.signup),
+            Endpoint(.post, "/v1/auth/login", .open(.passwordHashing, login), documentation: Docs.login),
+            Endpoint(.post, "/v1/auth/refresh", .open(.store, refresh), documentation: Docs.refresh),
+            Endpoint(.post, "/v1/auth/logout", .account(.session, .respond(logout)), documentation: Docs.logout),
         ]
+    }
+
+    /// What the OpenAPI document says about each operation.
+    enum Docs {
+        static let body: [ErrorCode] = [.validationFailed, .invalidJSON]
+        static let signup = EndpointDocumentation(
+            "signup", "Create an account and its main workspace", success: 201,
+            errors: body + [.emailTaken, .signupDisabled], request: .ref("Signup"), response: .ref("SignupResult"))
+        static let login = EndpointDocumentation(
+            "login", "Exchange email and password for tokens", errors: body + [.invalidCredentials, .rateLimited],
+            request: .ref("Login"), response: .ref("LoginResult"))
+        static let refresh = EndpointDocumentation(
+            "refresh", "Exchange a refresh token for a new token pair", errors: body + [.invalidToken],
+            request: .ref("RefreshRequest"), response: .ref("Tokens"))
+        static let logout = EndpointDocumentation("logout", "Revoke the current session", success: 204)
     }
 
     /// Trimmed, lower-cased, and shaped like an address (one `@`, a dot in the domain).
@@ -40,7 +40,7 @@ enum AuthEndpoints {
         return email
     }
 
-    static func signup(_ request: inout APIRequest) throws -> HTTPResponse {
+    static func signup(_ request: OpenRequest) throws -> HTTPResponse {
         let services = request.services
         guard services.configuration.allowSignup else { throw APIError.signupDisabled }
         var body = try request.body()
@@ -86,7 +86,7 @@ enum AuthEndpoints {
         }
     }
 
-    static func login(_ request: inout APIRequest) throws -> HTTPResponse {
+    static func login(_ request: OpenRequest) throws -> HTTPResponse {
         let services = request.services
         let configuration = services.configuration
         var body = try request.body()
@@ -138,7 +138,7 @@ enum AuthEndpoints {
         }
     }
 
-    static func refresh(_ request: inout APIRequest) throws -> HTTPResponse {
+    static func refresh(_ request: OpenRequest) throws -> HTTPResponse {
         let services = request.services
         var body = try request.body()
         let presented = body.string("refresh_token", required: true, minLength: 1, maxLength: 512)
@@ -161,8 +161,8 @@ enum AuthEndpoints {
         }
     }
 
-    static func logout(_ request: inout APIRequest) throws -> HTTPResponse {
-        guard case .session(let sessionID) = request.caller.credential else { throw APIError.sessionRequired }
+    static func logout(_ request: AccountRequest) throws -> HTTPResponse {
+        guard case .session(let sessionID) = request.principal.credential else { throw APIError.sessionRequired }
         let now = request.now
         try request.services.store.write { writer in try writer.revokeSession(id: sessionID, now: now) }
         return Respond.noContent()

@@ -10,48 +10,46 @@ enum InvitationEndpoints {
 
     static func all() -> [Endpoint] {
         [
-            Endpoint(.post, "/v1/workspaces/{id}/members/invite", access: .session,
-                     scope: .path(parameter: "id", .membersInvite),
-                     documentation: .init("Invite someone by email", success: 201,
-                                          errors: MemberEndpoints.pathErrors + [
-                                            "VALIDATION_FAILED", "INVALID_JSON", "ALREADY_MEMBER", "INVITATION_PENDING",
-                                            "RATE_LIMITED", "LIMIT_REACHED", "SESSION_REQUIRED"],
-                                          operationID: "inviteMember", request: .ref("InvitationCreate"), response: .ref("Invitation"), links: [OperationLink("ResendInvitation", to: "resendInvitation", [("invitationId", "$response.body#/id")]),
-                                                  OperationLink("AcceptInvitation", to: "acceptInvitation", [("token", "$response.body#/token")]), OperationLink("RevokeInvitation", to: "revokeInvitation", [("invitationId", "$response.body#/id")])]),
-                     handler: invite),
-            Endpoint(.get, "/v1/workspaces/invitations/pending", access: .session,
-                     documentation: .init("Pending invitations addressed to the caller", errors: ["SESSION_REQUIRED"],
-                                          operationID: "listPendingInvitations", response: .page(of: .ref("Invitation"))),
-                     reading: pending),
-            Endpoint(.post, "/v1/workspaces/invitations/{token}/accept", access: .session,
-                     documentation: .init("Accept an invitation addressed to the caller",
-                                          errors: ["NOT_FOUND", "INVITATION_NOT_PENDING", "ALREADY_MEMBER", "LIMIT_REACHED",
-                                                   "SESSION_REQUIRED"],
-                                          operationID: "acceptInvitation", response: .ref("AcceptedInvitation"),
-                                          links: [OperationLink("ChangeRole", to: "changeMemberRole",
-                                                                [("id", "$response.body#/workspace/id"),
-                                                                 ("memberId", "$response.body#/member/id")]),
-                                                  OperationLink("Leave", to: "removeMember",
-                                                                [("id", "$response.body#/workspace/id"),
-                                                                 ("memberId", "$response.body#/member/id")])]),
-                     handler: accept),
-            Endpoint(.post, "/v1/workspaces/invitations/{invitationId}/resend", access: .session, scope: .row,
-                     documentation: .init("A fresh token and expiry for a pending or expired invitation",
-                                          errors: ["NOT_FOUND", "INVITATION_NOT_PENDING", "PERMISSION_DENIED",
-                                                   "INVALID_PARAMETER", "SESSION_REQUIRED"],
-                                          operationID: "resendInvitation", response: .ref("Invitation")),
-                     handler: resend),
-            Endpoint(.delete, "/v1/workspaces/invitations/{invitationId}", access: .session, scope: .row,
-                     documentation: .init("Revoke an invitation (inviters) or decline it (the invitee)", success: 204,
-                                          errors: ["NOT_FOUND", "PERMISSION_DENIED", "INVALID_PARAMETER", "SESSION_REQUIRED"],
-                                          operationID: "revokeInvitation"),
-                     handler: revoke),
+            Endpoint(.post, "/v1/workspaces/{id}/members/invite",
+                     .path(.session, parameter: "id", .membersInvite, .respond(invite)), documentation: Docs.invite),
+            Endpoint(.get, "/v1/workspaces/invitations/pending", .account(.session, .read(pending)),
+                     documentation: Docs.pending),
+            Endpoint(.post, "/v1/workspaces/invitations/{token}/accept", .account(.session, .respond(accept)),
+                     documentation: Docs.accept),
+            Endpoint(.post, "/v1/workspaces/invitations/{invitationId}/resend", .row(.session, row, .write(resend)),
+                     documentation: Docs.resend),
+            Endpoint(.delete, "/v1/workspaces/invitations/{invitationId}", .row(.session, row, .write(revoke)),
+                     documentation: Docs.revoke),
         ]
+    }
+
+    /// What the OpenAPI document says about each operation.
+    enum Docs {
+        static let invite = EndpointDocumentation(
+            "inviteMember", "Invite someone by email", success: 201,
+            errors: [.validationFailed, .invalidJSON, .alreadyMember, .invitationPending, .rateLimited, .limitReached],
+            request: .ref("InvitationCreate"), response: .ref("Invitation"),
+            links: OperationLink.each(["resendInvitation", "revokeInvitation"], [("invitationId", "$response.body#/id")])
+                + [OperationLink(to: "acceptInvitation", [("token", "$response.body#/token")])])
+        static let pending = EndpointDocumentation(
+            "listPendingInvitations", "Pending invitations addressed to the caller",
+            response: .page(of: .ref("Invitation")))
+        static let accept = EndpointDocumentation(
+            "acceptInvitation", "Accept an invitation addressed to the caller",
+            errors: [.notFound, .invitationNotPending, .alreadyMember, .limitReached],
+            response: .ref("AcceptedInvitation"),
+            links: OperationLink.each(["changeMemberRole", "removeMember"],
+                                      [("id", "$response.body#/workspace/id"), ("memberId", "$response.body#/member/id")]))
+        static let resend = EndpointDocumentation(
+            "resendInvitation", "A fresh token and expiry for a pending or expired invitation",
+            errors: [.invitationNotPending], response: .ref("Invitation"))
+        static let revoke = EndpointDocumentation(
+            "revokeInvitation", "Revoke an invitation (inviters) or decline it (the invitee)", success: 204)
     }
 
     static func newToken() -> String { "inv_" + SecureRandom.base62(40) }
 
-    static func invite(_ request: inout APIRequest) throws -> HTTPResponse {
+    static func invite(_ request: WorkspaceRequest) throws -> HTTPResponse {
         var body = try request.body()
         let rawEmail = body.string("email", required: true, maxLength: 320)
         let roleText = body.string("role", required: true, maxLength: 16)
@@ -61,8 +59,8 @@ enum InvitationEndpoints {
         if roleText != nil && (role == nil || role == .owner) { body.addProblem("role", "must be admin, editor or viewer") }
         try body.validate()
         guard let email, let role else { throw APIError.invalidJSON }
-        let workspaceID = request.resolved.workspaceID
-        let callerID = request.caller.userID
+        let workspaceID = request.workspace.workspaceID
+        let callerID = request.principal.userID
         let actor = request.actor
         let now = request.now
         let services = request.services
@@ -104,8 +102,8 @@ enum InvitationEndpoints {
         }
     }
 
-    static func pending(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
-        guard let user = try reader.user(id: request.caller.userID) else { throw APIError.invalidToken }
+    static func pending(_ request: AccountRequest, reader: StoreReader) throws -> HTTPResponse {
+        guard let user = try reader.user(id: request.principal.userID) else { throw APIError.invalidToken }
         let now = request.now
         let invitations = try reader.pendingInvitations(email: user.email, now: now)
         return Respond.json { writer in
@@ -113,11 +111,11 @@ enum InvitationEndpoints {
         }
     }
 
-    static func accept(_ request: inout APIRequest) throws -> HTTPResponse {
+    static func accept(_ request: AccountRequest) throws -> HTTPResponse {
         guard let token = request.context.parameter("token"), !token.isEmpty, token.utf8.count <= 128 else {
             throw APIError.notFound
         }
-        let callerID = request.caller.userID
+        let callerID = request.principal.userID
         let actor = request.actor
         let now = request.now
         let services = request.services
@@ -164,27 +162,27 @@ enum InvitationEndpoints {
         }
     }
 
-    /// The invitation, if the caller may manage it (members:invite in its workspace).
-    static func managed(_ id: Int64, principal: Principal, selector: WorkspaceSelector, reader: StoreReader)
-        throws -> InvitationRow
-    {
-        guard let invitation = try reader.invitation(id: id) else { throw APIError.notFound }
-        _ = try WorkspaceResolver.resolveRow(principal: principal, rowWorkspaceID: invitation.workspaceID,
-                                             selector: selector, needs: .membersInvite,
-                                             lookup: StoreTenancyLookup(reader: reader))
+    /// An invitation's workspace, for the pipeline's row rule (managing needs members:invite).
+    static let row = RowScope(parameter: "invitationId", needs: .membersInvite) { reader, id in
+        try reader.invitation(id: id)?.workspaceID
+    }
+
+    /// The invitation a row write acts on, in the workspace the pipeline resolved for it.
+    static func current(_ id: Int64, in workspaceID: Int64, reader: StoreReader) throws -> InvitationRow {
+        guard let invitation = try reader.invitation(id: id), invitation.workspaceID == workspaceID else {
+            throw APIError.notFound
+        }
         return invitation
     }
 
-    static func resend(_ request: inout APIRequest) throws -> HTTPResponse {
+    static func resend(_ request: AccountRequest) throws -> RowWrite {
         let id = try request.pathID("invitationId")
-        let principal = request.caller
-        let selector = request.selector
         let actor = request.actor
         let now = request.now
         let token = newToken()
         let lifetime = request.services.configuration.invitationTTLSeconds * 1000
-        let invitation = try request.services.store.write { writer -> InvitationRow in
-            let invitation = try managed(id, principal: principal, selector: selector, reader: writer.reader)
+        return RowWrite { writer, workspace in
+            let invitation = try current(id, in: workspace.workspaceID, reader: writer.reader)
             guard invitation.status == "pending" else {
                 throw APIError(.invitationNotPending, "Only a pending or expired invitation can be resent.")
             }
@@ -192,28 +190,31 @@ enum InvitationEndpoints {
             try writer.audit(workspaceID: invitation.workspaceID, action: "invitation.resent", actor: actor,
                              target: Presenters.target([("invitation_id", .number(JSONNumber(id)))]), now: now)
             guard let renewed = try writer.reader.invitation(id: id) else { throw APIError.notFound }
-            return renewed
+            return StoreWrite.Outcome(Respond.json { writer in Presenters.invitation(renewed, now: now, into: &writer) })
         }
-        return Respond.json { writer in Presenters.invitation(invitation, now: now, into: &writer) }
     }
 
-    static func revoke(_ request: inout APIRequest) throws -> HTTPResponse {
+    /// Revoking needs members:invite in the invitation's workspace; the invitee may decline an
+    /// invitation addressed to them without any right there (the row's declared alternative).
+    static func revoke(_ request: AccountRequest) throws -> RowWrite {
         let id = try request.pathID("invitationId")
-        let principal = request.caller
-        let selector = request.selector
+        let userID = request.principal.userID
         let actor = request.actor
         let now = request.now
-        try request.services.store.write { writer in
-            guard let invitation = try writer.reader.invitation(id: id) else { throw APIError.notFound }
-            let invitee = try writer.reader.user(id: principal.userID)
-            if invitee?.email != invitation.email {
-                _ = try managed(id, principal: principal, selector: selector, reader: writer.reader)
+        let revoke: @Sendable (InvitationRow, StoreWriter) throws -> StoreWrite.Outcome = { invitation, writer in
+            if invitation.status == "pending" {
+                try writer.setInvitationStatus(id: id, status: "revoked", now: now)
+                try writer.audit(workspaceID: invitation.workspaceID, action: "invitation.revoked", actor: actor,
+                                 target: Presenters.target([("invitation_id", .number(JSONNumber(id)))]), now: now)
             }
-            guard invitation.status == "pending" else { return }
-            try writer.setInvitationStatus(id: id, status: "revoked", now: now)
-            try writer.audit(workspaceID: invitation.workspaceID, action: "invitation.revoked", actor: actor,
-                             target: Presenters.target([("invitation_id", .number(JSONNumber(id)))]), now: now)
+            return StoreWrite.Outcome(Respond.noContent())
         }
-        return Respond.noContent()
+        return RowWrite({ writer, workspace in
+            try revoke(try current(id, in: workspace.workspaceID, reader: writer.reader), writer)
+        }, otherwise: { writer in
+            guard let invitation = try writer.reader.invitation(id: id),
+                  try writer.reader.user(id: userID)?.email == invitation.email else { return nil }
+            return try revoke(invitation, writer)
+        })
     }
 }

@@ -7,24 +7,26 @@ import AtriumStore
 enum MeEndpoints {
     static func all() -> [Endpoint] {
         [
-            Endpoint(.get, "/v1/me", access: .anyCredential,
-                     documentation: .init("The caller, the workspaces this credential reaches, and the credential",
-                                          operationID: "getMe", response: .ref("Me")),
-                     reading: me),
-            Endpoint(.patch, "/v1/me", access: .session,
-                     documentation: .init("Change the caller's name or main workspace",
-                                          errors: ["VALIDATION_FAILED", "INVALID_JSON", "CROSS_TENANT_WORKSPACE", "SESSION_REQUIRED"],
-                                          operationID: "updateMe", request: .ref("MeUpdate"), response: .ref("Me")),
-                     handler: updateMe),
-            Endpoint(.get, "/v1/user/workspaces", access: .session,
-                     documentation: .init("The caller's live workspaces", errors: ["SESSION_REQUIRED"],
-                                          operationID: "listUserWorkspaces", response: .page(of: .ref("Workspace"))),
-                     reading: userWorkspaces),
-            Endpoint(.get, "/v1/workspaces", access: .anyCredential,
-                     documentation: .init("The live workspaces this credential reaches",
-                                          operationID: "listWorkspaces", response: .page(of: .ref("Workspace"))),
-                     reading: reachableWorkspaces),
+            Endpoint(.get, "/v1/me", .account(.any, .read(me)), documentation: Docs.me),
+            Endpoint(.patch, "/v1/me", .account(.session, .respond(updateMe)), documentation: Docs.updateMe),
+            Endpoint(.get, "/v1/user/workspaces", .account(.session, .read(userWorkspaces)),
+                     documentation: Docs.userWorkspaces),
+            Endpoint(.get, "/v1/workspaces", .account(.any, .read(reachableWorkspaces)), documentation: Docs.workspaces),
         ]
+    }
+
+    /// What the OpenAPI document says about each operation.
+    enum Docs {
+        static let me = EndpointDocumentation(
+            "getMe", "The caller, the workspaces this credential reaches, and the credential", response: .ref("Me"))
+        static let updateMe = EndpointDocumentation(
+            "updateMe", "Change the caller's name or main workspace",
+            errors: [.validationFailed, .invalidJSON, .crossTenantWorkspace], request: .ref("MeUpdate"),
+            response: .ref("Me"))
+        static let userWorkspaces = EndpointDocumentation(
+            "listUserWorkspaces", "The caller's live workspaces", response: .page(of: .ref("Workspace")))
+        static let workspaces = EndpointDocumentation(
+            "listWorkspaces", "The live workspaces this credential reaches", response: .page(of: .ref("Workspace")))
     }
 
     /// The workspaces a credential reaches: a session or `full` key every membership; a
@@ -35,8 +37,8 @@ enum MeEndpoints {
         return rows.filter { key.admits($0.id) }
     }
 
-    static func me(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
-        let principal = request.caller
+    static func me(_ request: AccountRequest, reader: StoreReader) throws -> HTTPResponse {
+        let principal = request.principal
         guard let user = try reader.user(id: principal.userID) else { throw APIError.invalidToken }
         let key = request.keyRow
         let workspaces = try reachable(principal, reader: reader)
@@ -66,8 +68,8 @@ enum MeEndpoints {
         writer.endObject()
     }
 
-    static func updateMe(_ request: inout APIRequest) throws -> HTTPResponse {
-        let principal = request.caller
+    static func updateMe(_ request: AccountRequest) throws -> HTTPResponse {
+        let principal = request.principal
         var body = try request.body()
         let name = body.string("name", required: false, minLength: 1, maxLength: 100, trim: true)
         let main = body.positiveInteger("main_workspace_id", required: false)
@@ -88,16 +90,16 @@ enum MeEndpoints {
         return Respond.json { writer in writeMe(user: user, workspaces: workspaces, key: nil, into: &writer) }
     }
 
-    static func userWorkspaces(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
+    static func userWorkspaces(_ request: AccountRequest, reader: StoreReader) throws -> HTTPResponse {
         try listWorkspaces(request, reader: reader)
     }
 
-    static func reachableWorkspaces(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
+    static func reachableWorkspaces(_ request: AccountRequest, reader: StoreReader) throws -> HTTPResponse {
         try listWorkspaces(request, reader: reader)
     }
 
-    private static func listWorkspaces(_ request: APIRequest, reader: StoreReader) throws -> HTTPResponse {
-        let principal = request.caller
+    private static func listWorkspaces(_ request: AccountRequest, reader: StoreReader) throws -> HTTPResponse {
+        let principal = request.principal
         guard let user = try reader.user(id: principal.userID) else { throw APIError.invalidToken }
         let workspaces = try reachable(principal, reader: reader)
         return Respond.json(capacity: 64 + workspaces.count * 200) { writer in

@@ -10,47 +10,48 @@ enum MemberEndpoints {
 
     static func all() -> [Endpoint] {
         [
-            Endpoint(.patch, "/v1/workspaces/{id}", access: .anyCredential,
-                     scope: .path(parameter: "id", .workspaceUpdate),
-                     documentation: .init("Rename, recolor or re-tag a workspace",
-                                          errors: pathErrors + ["VALIDATION_FAILED", "INVALID_JSON"],
-                                          operationID: "updateWorkspace", request: .ref("WorkspaceUpdate"), response: .ref("Workspace")),
-                     handler: updateWorkspace),
-            Endpoint(.delete, "/v1/workspaces/{id}", access: .session,
-                     scope: .path(parameter: "id", .workspaceDelete),
-                     documentation: .init("Delete a workspace and everything in it", success: 204,
-                                          errors: pathErrors + ["MAIN_WORKSPACE", "SESSION_REQUIRED"],
-                                          operationID: "deleteWorkspace"),
-                     handler: deleteWorkspace),
-            Endpoint(.get, "/v1/workspaces/{id}/members", access: .anyCredential,
-                     scope: .path(parameter: "id", .membersRead),
-                     documentation: .init("The workspace's members", errors: pathErrors,
-                                          operationID: "listMembers", response: .page(of: .ref("Member"))),
-                     reading: listMembers),
-            Endpoint(.patch, "/v1/workspaces/{id}/members/{memberId}", access: .session,
-                     scope: .path(parameter: "id", .membersUpdateRoles),
-                     documentation: .init("Change a member's role",
-                                          errors: pathErrors + ["VALIDATION_FAILED", "INVALID_JSON", "INVALID_ROLE_TRANSITION",
-                                                                "NOT_FOUND", "INVALID_PARAMETER", "SESSION_REQUIRED"],
-                                          operationID: "changeMemberRole", request: .ref("RoleChange"), response: .ref("Member")),
-                     handler: changeRole),
-            Endpoint(.delete, "/v1/workspaces/{id}/members/{memberId}", access: .session,
-                     scope: .path(parameter: "id", .workspaceRead),
-                     documentation: .init("Remove a member, or leave", success: 204,
-                                          errors: pathErrors + ["INVALID_ROLE_TRANSITION", "NOT_FOUND", "INVALID_PARAMETER",
-                                                                "SESSION_REQUIRED"],
-                                          operationID: "removeMember"),
-                     handler: removeMember),
-            Endpoint(.post, "/v1/workspaces/{id}/transfer-ownership", access: .session,
-                     scope: .path(parameter: "id", .ownershipTransfer),
-                     documentation: .init("Make another member the owner; the old owner becomes admin",
-                                          errors: pathErrors + ["VALIDATION_FAILED", "INVALID_JSON", "SESSION_REQUIRED"],
-                                          operationID: "transferOwnership", request: .ref("OwnershipTransfer"), response: .ref("Workspace")),
-                     handler: transferOwnership),
+            Endpoint(.patch, "/v1/workspaces/{id}",
+                     .path(.any, parameter: "id", .workspaceUpdate, .respond(updateWorkspace)),
+                     documentation: Docs.updateWorkspace),
+            Endpoint(.delete, "/v1/workspaces/{id}",
+                     .path(.session, parameter: "id", .workspaceDelete, .respond(deleteWorkspace)),
+                     documentation: Docs.deleteWorkspace),
+            Endpoint(.get, "/v1/workspaces/{id}/members", .path(.any, parameter: "id", .membersRead, .read(listMembers)),
+                     documentation: Docs.listMembers),
+            Endpoint(.patch, "/v1/workspaces/{id}/members/{memberId}",
+                     .path(.session, parameter: "id", .membersUpdateRoles, .respond(changeRole)),
+                     documentation: Docs.changeRole),
+            // Any member may leave; removing someone else needs members:remove (checked inside).
+            Endpoint(.delete, "/v1/workspaces/{id}/members/{memberId}",
+                     .path(.session, parameter: "id", .workspaceRead, .respond(removeMember)),
+                     documentation: Docs.removeMember),
+            Endpoint(.post, "/v1/workspaces/{id}/transfer-ownership",
+                     .path(.session, parameter: "id", .ownershipTransfer, .respond(transferOwnership)),
+                     documentation: Docs.transferOwnership),
         ]
     }
 
-    static func updateWorkspace(_ request: inout APIRequest) throws -> HTTPResponse {
+    /// What the OpenAPI document says about each operation.
+    enum Docs {
+        static let body: [ErrorCode] = [.validationFailed, .invalidJSON]
+        static let updateWorkspace = EndpointDocumentation(
+            "updateWorkspace", "Rename, recolor or re-tag a workspace", errors: body,
+            request: .ref("WorkspaceUpdate"), response: .ref("Workspace"))
+        static let deleteWorkspace = EndpointDocumentation(
+            "deleteWorkspace", "Delete a workspace and everything in it", success: 204, errors: [.mainWorkspace])
+        static let listMembers = EndpointDocumentation(
+            "listMembers", "The workspace's members", response: .page(of: .ref("Member")))
+        static let changeRole = EndpointDocumentation(
+            "changeMemberRole", "Change a member's role", errors: body + [.invalidRoleTransition],
+            request: .ref("RoleChange"), response: .ref("Member"))
+        static let removeMember = EndpointDocumentation(
+            "removeMember", "Remove a member, or leave", success: 204, errors: [.invalidRoleTransition])
+        static let transferOwnership = EndpointDocumentation(
+            "transferOwnership", "Make another member the owner; the old owner becomes admin", errors: body,
+            request: .ref("OwnershipTransfer"), response: .ref("Workspace"))
+    }
+
+    static func updateWorkspace(_ request: WorkspaceRequest) throws -> HTTPResponse {
         var body = try request.body()
         let name = body.string("name", required: false, minLength: 1, maxLength: 100, trim: true)
         let color = body.nullableString("color", maxLength: 7)
@@ -59,8 +60,8 @@ enum MemberEndpoints {
         }
         let metadata = body.objectText("metadata", maxBytes: 4096)
         try body.validate()
-        let workspaceID = request.resolved.workspaceID
-        let userID = request.caller.userID
+        let workspaceID = request.workspace.workspaceID
+        let userID = request.principal.userID
         let actor = request.actor
         let now = request.now
         let changes = name != nil || color != nil || metadata != nil
@@ -85,8 +86,8 @@ enum MemberEndpoints {
         return Respond.json { writer in Presenters.workspace(row, mainWorkspaceID: main, into: &writer) }
     }
 
-    static func deleteWorkspace(_ request: inout APIRequest) throws -> HTTPResponse {
-        let workspaceID = request.resolved.workspaceID
+    static func deleteWorkspace(_ request: WorkspaceRequest) throws -> HTTPResponse {
+        let workspaceID = request.workspace.workspaceID
         let actor = request.actor
         let now = request.now
         try request.services.store.write { writer in
@@ -100,8 +101,8 @@ enum MemberEndpoints {
         return Respond.noContent()
     }
 
-    static func listMembers(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
-        let members = try reader.members(workspaceID: request.resolved.workspaceID)
+    static func listMembers(_ request: WorkspaceRequest, reader: StoreReader) throws -> HTTPResponse {
+        let members = try reader.members(workspaceID: request.workspace.workspaceID)
         return Respond.json(capacity: 64 + members.count * 160) { writer in
             Presenters.list(members, into: &writer) { Presenters.member($0, into: &$1) }
         }
@@ -113,7 +114,7 @@ enum MemberEndpoints {
         return String(decoding: writer.bytes, as: UTF8.self)
     }
 
-    static func changeRole(_ request: inout APIRequest) throws -> HTTPResponse {
+    static func changeRole(_ request: WorkspaceRequest) throws -> HTTPResponse {
         let memberID = try request.pathID("memberId")
         var body = try request.body()
         let roleText = body.string("role", required: true, maxLength: 16)
@@ -123,9 +124,9 @@ enum MemberEndpoints {
             throw APIError.validation(field: "role", "must be admin, editor or viewer")
         }
         if role == .owner { throw invalidTransition("Use transfer-ownership to make someone the owner.") }
-        let workspaceID = request.resolved.workspaceID
-        let callerID = request.caller.userID
-        let callerRole = request.resolved.role
+        let workspaceID = request.workspace.workspaceID
+        let callerID = request.principal.userID
+        let callerRole = request.workspace.role
         let actor = request.actor
         let now = request.now
         let member = try request.services.store.write { writer -> MemberRow in
@@ -156,11 +157,11 @@ enum MemberEndpoints {
         APIError(.invalidRoleTransition, message)
     }
 
-    static func removeMember(_ request: inout APIRequest) throws -> HTTPResponse {
+    static func removeMember(_ request: WorkspaceRequest) throws -> HTTPResponse {
         let memberID = try request.pathID("memberId")
-        let workspaceID = request.resolved.workspaceID
-        let callerID = request.caller.userID
-        let mayRemoveOthers = request.resolved.permissions.contains(.membersRemove)
+        let workspaceID = request.workspace.workspaceID
+        let callerID = request.principal.userID
+        let mayRemoveOthers = request.workspace.permissions.contains(.membersRemove)
         let actor = request.actor
         let now = request.now
         try request.services.store.write { writer in
@@ -179,13 +180,13 @@ enum MemberEndpoints {
         return Respond.noContent()
     }
 
-    static func transferOwnership(_ request: inout APIRequest) throws -> HTTPResponse {
+    static func transferOwnership(_ request: WorkspaceRequest) throws -> HTTPResponse {
         var body = try request.body()
         let newOwner = body.positiveInteger("user_id", required: true)
         try body.validate()
         guard let newOwner else { throw APIError.invalidJSON }
-        let workspaceID = request.resolved.workspaceID
-        let callerID = request.caller.userID
+        let workspaceID = request.workspace.workspaceID
+        let callerID = request.principal.userID
         let actor = request.actor
         let now = request.now
         let (row, main) = try request.services.store.write { writer -> (WorkspaceRow, Int64?) in

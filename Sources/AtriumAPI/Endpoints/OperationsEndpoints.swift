@@ -7,34 +7,32 @@ enum OperationsEndpoints {
 
     static func all(metrics: @escaping @Sendable () -> String, metricsEnabled: Bool) -> [Endpoint] {
         var endpoints = [
-            Endpoint(.get, "/healthz", access: .open, work: .eventLoop,
-                     documentation: .init("Liveness: the process answers",
-                                          operationID: "healthz", response: .ref("Status"))) { _ in
-                HTTPResponse(status: 200, body: okBody)
-            },
-            Endpoint(.get, "/readyz", access: .open,
-                     documentation: .init("Readiness: the store answers", errors: ["UNAVAILABLE"],
-                                          operationID: "readyz", response: .ref("Status"))) { request in
-                guard request.services.store.database.isHealthy else { throw APIError.unavailable }
-                return HTTPResponse(status: 200, body: okBody)
-            },
+            Endpoint(.get, "/healthz", .open(.eventLoop) { _ in HTTPResponse(status: 200, body: okBody) },
+                     documentation: EndpointDocumentation(
+                        "healthz", "Liveness: the process answers", response: .ref("Status"))),
+            Endpoint(.get, "/readyz", .open(.store, readiness),
+                     documentation: EndpointDocumentation(
+                        "readyz", "Readiness: the store answers", errors: [.unavailable], response: .ref("Status"))),
         ]
         if metricsEnabled {
-            endpoints.append(Endpoint(.get, "/metrics", access: .open, work: .eventLoop,
-                                      documentation: .init("Prometheus metrics",
-                                          operationID: "metrics", responseMediaType: "text/plain")) { _ in
+            let answer: @Sendable (OpenRequest) -> HTTPResponse = { _ in
                 HTTPResponse(status: 200, body: Array(metrics().utf8), contentType: "text/plain; version=0.0.4")
-            })
+            }
+            endpoints.append(Endpoint(.get, "/metrics", .open(.eventLoop, answer), documentation: EndpointDocumentation(
+                "metrics", "Prometheus metrics", responseMediaType: "text/plain")))
         }
         return endpoints
     }
 
     /// `GET /openapi.json`: the OpenAPI 3.1 document, built from the endpoint table at start-up.
     static func openAPI(document: [UInt8]) -> Endpoint {
-        Endpoint(.get, "/openapi.json", access: .open, work: .eventLoop,
-                 documentation: .init("The OpenAPI 3.1 document of this API", operationID: "openapi",
-                                      response: .anyObject)) { _ in
-            HTTPResponse(status: 200, body: document)
-        }
+        Endpoint(.get, "/openapi.json", .open(.eventLoop) { _ in HTTPResponse(status: 200, body: document) },
+                 documentation: EndpointDocumentation(
+                    "openapi", "The OpenAPI 3.1 document of this API", response: .anyObject))
+    }
+
+    static func readiness(_ request: OpenRequest) throws -> HTTPResponse {
+        guard request.services.store.database.isHealthy else { throw APIError.unavailable }
+        return HTTPResponse(status: 200, body: okBody)
     }
 }

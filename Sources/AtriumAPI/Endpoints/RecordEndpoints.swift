@@ -11,48 +11,53 @@ enum RecordEndpoints {
     static let idempotencyWindow: Int64 = 24 * 3600 * 1000
 
     static func all() -> [Endpoint] {
-        let scoped = ["INVALID_WORKSPACE_HEADER", "INVALID_WORKSPACE_ID", "WORKSPACE_MISMATCH", "WORKSPACE_REQUIRED",
-                      "NO_MAIN_WORKSPACE", "CROSS_TENANT_WORKSPACE", "PERMISSION_DENIED", "INVALID_PARAMETER"]
-        let row = ["INVALID_WORKSPACE_HEADER", "INVALID_WORKSPACE_ID", "PERMISSION_DENIED", "NOT_FOUND", "INVALID_PARAMETER"]
-        return [
-            Endpoint(.post, "/v1/collections/{collection}/records", access: .anyCredential,
-                     scope: .selected(.contentWrite),
-                     documentation: .init("Create a record in the resolved workspace", success: 201,
-                                          errors: scoped + ["VALIDATION_FAILED", "INVALID_JSON", "PAYLOAD_TOO_LARGE",
-                                                            "IDEMPOTENCY_CONFLICT"],
-                                          operationID: "createRecord", request: .ref("RecordData"), response: .ref("Record"), parameters: [.idempotencyKey], links: [OperationLink("GetRecord", to: "getRecord", [("id", "$response.body#/id")]), OperationLink("UpdateRecord", to: "updateRecord", [("id", "$response.body#/id")]), OperationLink("ReplaceRecord", to: "replaceRecord", [("id", "$response.body#/id")]), OperationLink("DeleteRecord", to: "deleteRecord", [("id", "$response.body#/id")])]),
-                     writing: create),
-            Endpoint(.get, "/v1/collections/{collection}/records", access: .anyCredential,
-                     scope: .selectedOrFanOut(.contentRead),
-                     documentation: .init("A page of records, newest first; fan-out with workspaces=", errors: scoped,
-                                          operationID: "listRecords", response: .page(of: .ref("Record")), parameters: [.recordFilter], paginated: true),
-                     reading: list),
-            Endpoint(.get, "/v1/records/{id}", access: .anyCredential, scope: .row,
-                     documentation: .init("One record", errors: row,
-                                          operationID: "getRecord", response: .ref("Record")), reading: read),
-            Endpoint(.patch, "/v1/records/{id}", access: .anyCredential, scope: .row,
-                     documentation: .init("Merge-patch a record's data (RFC 7396)",
-                                          errors: row + ["VALIDATION_FAILED", "INVALID_JSON", "PAYLOAD_TOO_LARGE",
-                                                         "PRECONDITION_FAILED"],
-                                          operationID: "updateRecord", request: .ref("RecordData"), response: .ref("Record"), parameters: [.ifMatch]),
-                     writing: { request in try change(&request, merge: true) }),
-            Endpoint(.put, "/v1/records/{id}", access: .anyCredential, scope: .row,
-                     documentation: .init("Replace a record's data",
-                                          errors: row + ["VALIDATION_FAILED", "INVALID_JSON", "PAYLOAD_TOO_LARGE",
-                                                         "PRECONDITION_FAILED"],
-                                          operationID: "replaceRecord", request: .ref("RecordData"), response: .ref("Record"), parameters: [.ifMatch]),
-                     writing: { request in try change(&request, merge: false) }),
-            Endpoint(.delete, "/v1/records/{id}", access: .anyCredential, scope: .row,
-                     documentation: .init("Delete a record", success: 204, errors: row + ["PRECONDITION_FAILED"],
-                                          operationID: "deleteRecord", parameters: [.ifMatch]),
-                     writing: delete),
+        [
+            Endpoint(.post, "/v1/collections/{collection}/records",
+                     .selected(.any, .contentWrite, .write(create)), documentation: Docs.create),
+            Endpoint(.get, "/v1/collections/{collection}/records",
+                     .list(.any, .contentRead, list), documentation: Docs.list),
+            Endpoint(.get, "/v1/records/{id}", .row(.any, row(.contentRead), .read(read)), documentation: Docs.read),
+            Endpoint(.patch, "/v1/records/{id}", .row(.any, row(.contentWrite), .write { try change($0, merge: true) }),
+                     documentation: Docs.update),
+            Endpoint(.put, "/v1/records/{id}", .row(.any, row(.contentWrite), .write { try change($0, merge: false) }),
+                     documentation: Docs.replace),
+            Endpoint(.delete, "/v1/records/{id}", .row(.any, row(.contentWrite), .write(delete)),
+                     documentation: Docs.delete),
         ]
+    }
+
+    /// A record's workspace, for the pipeline's row rule.
+    static func row(_ permission: PermissionSet) -> RowScope {
+        RowScope(needs: permission) { reader, id in try reader.record(id: id)?.workspaceID }
+    }
+
+    /// What the OpenAPI document says about each operation.
+    enum Docs {
+        static let body: [ErrorCode] = [.validationFailed, .invalidJSON, .payloadTooLarge]
+        static let toRecord = OperationLink.each(["getRecord", "updateRecord", "replaceRecord", "deleteRecord"],
+                                                 OperationLink.idFromBody)
+        static let create = EndpointDocumentation(
+            "createRecord", "Create a record in the resolved workspace", success: 201,
+            errors: body + [.idempotencyConflict], request: .ref("RecordData"), response: .ref("Record"),
+            parameters: [.idempotencyKey], links: toRecord)
+        static let list = EndpointDocumentation(
+            "listRecords", "A page of records, newest first; fan-out with workspaces=",
+            response: .page(of: .ref("Record")), parameters: [.recordFilter], paginated: true)
+        static let read = EndpointDocumentation("getRecord", "One record", response: .ref("Record"))
+        static let update = EndpointDocumentation(
+            "updateRecord", "Merge-patch a record's data (RFC 7396)", errors: body + [.preconditionFailed],
+            request: .ref("RecordData"), response: .ref("Record"), parameters: [.ifMatch])
+        static let replace = EndpointDocumentation(
+            "replaceRecord", "Replace a record's data", errors: body + [.preconditionFailed],
+            request: .ref("RecordData"), response: .ref("Record"), parameters: [.ifMatch])
+        static let delete = EndpointDocumentation(
+            "deleteRecord", "Delete a record", success: 204, errors: [.preconditionFailed], parameters: [.ifMatch])
     }
 
     // MARK: Inputs
 
     /// `^[a-z][a-z0-9_]{0,63}$`, else 400 INVALID_PARAMETER.
-    static func collection(_ request: APIRequest) throws(APIError) -> String {
+    static func collection(_ request: some IncomingRequest) throws(APIError) -> String {
         guard let name = request.context.parameter("collection"), isCollectionName(name) else {
             throw APIError.invalidParameter("collection")
         }
@@ -66,7 +71,7 @@ enum RecordEndpoints {
     }
 
     /// The `data` member: a JSON object, serialized compactly, at most 64 KiB (else 413).
-    static func dataText(_ request: APIRequest, patch: Bool = false) throws -> JSONValue {
+    static func dataText(_ request: some IncomingRequest, patch: Bool = false) throws -> JSONValue {
         var body = try request.body()
         guard let data = body.object["data"] else {
             body.addProblem("data", "is required")
@@ -82,7 +87,7 @@ enum RecordEndpoints {
         return data
     }
 
-    static func idempotencyKey(_ request: APIRequest) throws(APIError) -> String? {
+    static func idempotencyKey(_ request: some IncomingRequest) throws(APIError) -> String? {
         let values = request.http.headers.values("idempotency-key")
         guard let key = values.first else { return nil }
         guard values.count == 1, !key.isEmpty, key.utf8.count <= 255,
@@ -130,12 +135,12 @@ enum RecordEndpoints {
 
     // MARK: Handlers
 
-    static func create(_ request: inout APIRequest) throws -> StoreWrite {
+    static func create(_ request: WorkspaceRequest) throws -> StoreWrite {
         let collection = try collection(request)
         let key = try idempotencyKey(request)
         let dataText = try dataText(request).serializedString
-        let workspaceID = request.resolved.workspaceID
-        let userID = request.caller.userID
+        let workspaceID = request.workspace.workspaceID
+        let userID = request.principal.userID
         let now = request.now
         // What a retry with the same Idempotency-Key must match (only needed with a key).
         let requestHash = key == nil ? [] : SHA256Digest.hash(collection + "\n" + dataText)
@@ -166,7 +171,7 @@ enum RecordEndpoints {
         }
     }
 
-    static func list(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
+    static func list(_ request: ListRequest, reader: StoreReader) throws -> HTTPResponse {
         let collection = try collection(request)
         let limit = try request.query.limit()
         let cursor = try Cursor.decode(request.query, prefix: "r")
@@ -179,8 +184,7 @@ enum RecordEndpoints {
             guard !field.contains("\""), !field.contains("\\") else { throw APIError.invalidParameter(pair.name) }
             filters.append(RecordFilter(field: field, value: pair.value))
         }
-        let workspaceIDs = request.fanOut.map { $0.map(\.workspaceID) } ?? [request.resolved.workspaceID]
-        let rows = try reader.records(workspaceIDs: workspaceIDs, collection: collection, before: cursor,
+        let rows = try reader.records(workspaceIDs: request.scope.ids, collection: collection, before: cursor,
                                       limit: limit + 1, filters: filters)
         let page = rows.prefix(limit)
         let next = rows.count > limit ? page.last.map { Cursor.encode($0.id, prefix: "r") } : nil
@@ -196,25 +200,29 @@ enum RecordEndpoints {
         }
     }
 
-    static func read(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
+    static func read(_ request: WorkspaceRequest, reader: StoreReader) throws -> HTTPResponse {
         let id = try request.pathID("id")
-        guard let row = try reader.record(id: id) else { throw APIError.notFound }
-        try request.authorizeRow(workspaceID: row.workspaceID, needs: .contentRead, reader: reader)
+        guard let row = try reader.record(id: id), row.workspaceID == request.workspace.workspaceID else {
+            throw APIError.notFound
+        }
         return HTTPResponse(status: 200, headers: [etag(row.version)], body: json(row))
     }
 
-    static func change(_ request: inout APIRequest, merge: Bool) throws -> StoreWrite {
+    /// The record a row write acts on, in the workspace the pipeline resolved for it.
+    static func current(_ id: Int64, in workspace: ResolvedWorkspace, writer: StoreWriter) throws -> RecordRow {
+        guard let row = try writer.reader.record(id: id), row.workspaceID == workspace.workspaceID else {
+            throw APIError.notFound
+        }
+        return row
+    }
+
+    static func change(_ request: AccountRequest, merge: Bool) throws -> RowWrite {
         let id = try request.pathID("id")
         let input = try dataText(request, patch: merge)
-        let principal = request.caller
-        let selector = request.selector
         let now = request.now
         let ifMatch = request.http.headers.values("if-match")
-        return StoreWrite { writer in
-            guard let current = try writer.reader.record(id: id) else { throw APIError.notFound }
-            let resolved = try WorkspaceResolver.resolveRow(
-                principal: principal, rowWorkspaceID: current.workspaceID, selector: selector, needs: .contentWrite,
-                lookup: StoreTenancyLookup(reader: writer.reader))
+        return RowWrite { writer, workspace in
+            let current = try current(id, in: workspace, writer: writer)
             guard ifMatchAllows(ifMatch, version: current.version) else { throw APIError.preconditionFailed }
             var next = input
             if merge {
@@ -228,27 +236,21 @@ enum RecordEndpoints {
             let body = json(updated)
             try writer.appendEvent(workspaceID: updated.workspaceID, type: "record.updated",
                                    data: String(decoding: body, as: UTF8.self), now: now)
-            return StoreWrite.Outcome(HTTPResponse(status: 200, headers: [etag(updated.version)], body: body),
-                                      workspace: resolved)
+            return StoreWrite.Outcome(HTTPResponse(status: 200, headers: [etag(updated.version)], body: body))
         }
     }
 
-    static func delete(_ request: inout APIRequest) throws -> StoreWrite {
+    static func delete(_ request: AccountRequest) throws -> RowWrite {
         let id = try request.pathID("id")
-        let principal = request.caller
-        let selector = request.selector
         let now = request.now
         let ifMatch = request.http.headers.values("if-match")
-        return StoreWrite { writer in
-            guard let current = try writer.reader.record(id: id) else { throw APIError.notFound }
-            let resolved = try WorkspaceResolver.resolveRow(
-                principal: principal, rowWorkspaceID: current.workspaceID, selector: selector, needs: .contentWrite,
-                lookup: StoreTenancyLookup(reader: writer.reader))
+        return RowWrite { writer, workspace in
+            let current = try current(id, in: workspace, writer: writer)
             guard ifMatchAllows(ifMatch, version: current.version) else { throw APIError.preconditionFailed }
             _ = try writer.deleteRecord(id: id)
             try writer.appendEvent(workspaceID: current.workspaceID, type: "record.deleted",
                                    data: String(decoding: json(current), as: UTF8.self), now: now)
-            return StoreWrite.Outcome(Respond.noContent(), workspace: resolved)
+            return StoreWrite.Outcome(Respond.noContent())
         }
     }
 }

@@ -14,44 +14,51 @@ enum WebhookEndpoints {
     static let rotationOverlap: Int64 = 24 * 3_600_000
 
     static func all() -> [Endpoint] {
-        let selected = ["INVALID_WORKSPACE_HEADER", "INVALID_WORKSPACE_ID", "WORKSPACE_MISMATCH", "WORKSPACE_REQUIRED",
-                        "NO_MAIN_WORKSPACE", "CROSS_TENANT_WORKSPACE", "PERMISSION_DENIED"]
-        let row = ["INVALID_WORKSPACE_HEADER", "INVALID_WORKSPACE_ID", "PERMISSION_DENIED", "NOT_FOUND", "INVALID_PARAMETER"]
-        let body = ["VALIDATION_FAILED", "INVALID_JSON", "FEATURE_UNAVAILABLE"]
-        return [
-            Endpoint(.get, "/v1/webhooks", access: .anyCredential, scope: .selected(.webhooksRead),
-                     documentation: .init("The resolved workspace's webhook endpoints, newest first",
-                                          errors: selected + ["INVALID_PARAMETER"],
-                                          operationID: "listWebhooks", response: .page(of: .ref("Webhook")), paginated: true),
-                     reading: list),
-            Endpoint(.post, "/v1/webhooks", access: .anyCredential, scope: .selected(.webhooksWrite),
-                     documentation: .init("Create a webhook endpoint; its signing secret is shown once", success: 201,
-                                          errors: selected + body + ["LIMIT_REACHED"],
-                                          operationID: "createWebhook", request: .ref("WebhookCreate"), response: .ref("WebhookWithSecret"), links: [OperationLink("GetWebhook", to: "getWebhook", [("id", "$response.body#/id")]), OperationLink("UpdateWebhook", to: "updateWebhook", [("id", "$response.body#/id")]), OperationLink("RotateWebhookSecret", to: "rotateWebhookSecret", [("id", "$response.body#/id")]), OperationLink("ListDeliveries", to: "listDeliveries", [("id", "$response.body#/id")]), OperationLink("DeleteWebhook", to: "deleteWebhook", [("id", "$response.body#/id")])]),
-                     handler: create),
-            Endpoint(.get, "/v1/webhooks/{id}", access: .anyCredential, scope: .row,
-                     documentation: .init("One webhook endpoint", errors: row,
-                                          operationID: "getWebhook", response: .ref("Webhook")), reading: read),
-            Endpoint(.patch, "/v1/webhooks/{id}", access: .anyCredential, scope: .row,
-                     documentation: .init("Change a webhook endpoint's URL, events, fields, description or state",
-                                          errors: row + body,
-                                          operationID: "updateWebhook", request: .ref("WebhookUpdate"), response: .ref("Webhook")),
-                     handler: update),
-            Endpoint(.delete, "/v1/webhooks/{id}", access: .anyCredential, scope: .row,
-                     documentation: .init("Delete a webhook endpoint and its pending deliveries", success: 204,
-                                          errors: row,
-                                          operationID: "deleteWebhook"),
-                     handler: delete),
-            Endpoint(.post, "/v1/webhooks/{id}/rotate-secret", access: .anyCredential, scope: .row,
-                     documentation: .init("A new signing secret, shown once; the old one still signs for 24 hours",
-                                          errors: row,
-                                          operationID: "rotateWebhookSecret", response: .ref("WebhookWithSecret")),
-                     handler: rotateSecret),
-            Endpoint(.get, "/v1/webhooks/{id}/deliveries", access: .anyCredential, scope: .row,
-                     documentation: .init("The endpoint's delivery attempts, newest first", errors: row,
-                                          operationID: "listDeliveries", response: .page(of: .ref("Delivery")), paginated: true),
-                     reading: deliveries),
+        [
+            Endpoint(.get, "/v1/webhooks", .selected(.any, .webhooksRead, .read(list)), documentation: Docs.list),
+            Endpoint(.post, "/v1/webhooks", .selected(.any, .webhooksWrite, .write(create)), documentation: Docs.create),
+            Endpoint(.get, "/v1/webhooks/{id}", .row(.any, row(.webhooksRead), .read(read)), documentation: Docs.read),
+            Endpoint(.patch, "/v1/webhooks/{id}", .row(.any, row(.webhooksWrite), .write(update)),
+                     documentation: Docs.update),
+            Endpoint(.delete, "/v1/webhooks/{id}", .row(.any, row(.webhooksWrite), .write(delete)),
+                     documentation: Docs.delete),
+            Endpoint(.post, "/v1/webhooks/{id}/rotate-secret", .row(.any, row(.webhooksWrite), .write(rotateSecret)),
+                     documentation: Docs.rotate),
+            Endpoint(.get, "/v1/webhooks/{id}/deliveries", .row(.any, row(.webhooksRead), .read(deliveries)),
+                     documentation: Docs.deliveries),
         ]
+    }
+
+    /// A webhook endpoint's workspace, for the pipeline's row rule.
+    static func row(_ permission: PermissionSet) -> RowScope {
+        RowScope(needs: permission) { reader, id in try reader.webhook(id: id)?.workspaceID }
+    }
+
+    /// What the OpenAPI document says about each operation.
+    enum Docs {
+        static let body: [ErrorCode] = [.validationFailed, .invalidJSON, .featureUnavailable]
+        static let toWebhook = OperationLink.each(
+            ["getWebhook", "updateWebhook", "rotateWebhookSecret", "listDeliveries", "deleteWebhook"],
+            OperationLink.idFromBody)
+        static let list = EndpointDocumentation(
+            "listWebhooks", "The resolved workspace's webhook endpoints, newest first",
+            response: .page(of: .ref("Webhook")), paginated: true)
+        static let create = EndpointDocumentation(
+            "createWebhook", "Create a webhook endpoint; its signing secret is shown once", success: 201,
+            errors: body + [.limitReached], request: .ref("WebhookCreate"), response: .ref("WebhookWithSecret"),
+            links: toWebhook)
+        static let read = EndpointDocumentation("getWebhook", "One webhook endpoint", response: .ref("Webhook"))
+        static let update = EndpointDocumentation(
+            "updateWebhook", "Change a webhook endpoint's URL, events, fields, description or state", errors: body,
+            request: .ref("WebhookUpdate"), response: .ref("Webhook"))
+        static let delete = EndpointDocumentation(
+            "deleteWebhook", "Delete a webhook endpoint and its pending deliveries", success: 204)
+        static let rotate = EndpointDocumentation(
+            "rotateWebhookSecret", "A new signing secret, shown once; the old one still signs for 24 hours",
+            response: .ref("WebhookWithSecret"))
+        static let deliveries = EndpointDocumentation(
+            "listDeliveries", "The endpoint's delivery attempts, newest first", response: .page(of: .ref("Delivery")),
+            paginated: true)
     }
 
     // MARK: Inputs
@@ -65,7 +72,7 @@ enum WebhookEndpoints {
         var active: Bool?
     }
 
-    static func readFields(_ request: APIRequest, creating: Bool) throws -> Fields {
+    static func readFields(_ request: some IncomingRequest, creating: Bool) throws -> Fields {
         var body = try request.body()
         var result = Fields()
         if let url = body.string("url", required: creating, maxLength: 2048) {
@@ -161,24 +168,24 @@ enum WebhookEndpoints {
 
     // MARK: Handlers
 
-    static func list(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
-        let workspaceID = request.resolved.workspaceID
+    static func list(_ request: WorkspaceRequest, reader: StoreReader) throws -> HTTPResponse {
+        let workspaceID = request.workspace.workspaceID
         return try Cursor.page(request, prefix: "w", id: \WebhookRow.id, rowBytes: 400,
                                present: { write($0, into: &$1) }) { cursor, limit in
             try reader.webhooks(workspaceID: workspaceID, before: cursor, limit: limit)
         }
     }
 
-    static func create(_ request: inout APIRequest) throws -> HTTPResponse {
+    static func create(_ request: WorkspaceRequest) throws -> StoreWrite {
         let fields = try readFields(request, creating: true)
         guard let url = fields.url, let events = fields.events else { throw APIError.invalidJSON }
-        let workspaceID = request.resolved.workspaceID
-        let userID = request.caller.userID
+        let workspaceID = request.workspace.workspaceID
+        let userID = request.principal.userID
         let actor = request.actor
         let now = request.now
         let services = request.services
         let secret = WebhookSecret.generate()
-        let row = try services.store.write { writer -> WebhookRow in
+        return StoreWrite { writer in
             try FeatureGate.require("webhooks", in: workspaceID, services: services, reader: writer.reader)
             guard try writer.reader.webhookCount(workspaceID: workspaceID) < maxPerWorkspace else {
                 throw APIError.limitReached("webhook endpoints per workspace")
@@ -187,54 +194,58 @@ enum WebhookEndpoints {
                 workspaceID: workspaceID, url: url, description: fields.description ?? nil, events: events,
                 fields: fields.fields ?? nil, active: fields.active ?? true, secret: secret, createdBy: userID, now: now)
             try audit(row, action: "webhook.created", actor: actor, writer: writer, now: now)
-            return row
+            let response = Respond.created(location: "/v1/webhooks/\(row.id)") { writer in
+                write(row, secret: secret, into: &writer)
+            }
+            return StoreWrite.Outcome(response, afterCommit: endpointsChanged(workspaceID, services))
         }
-        services.webhooks.endpointsChanged(workspaceID: workspaceID)
-        return Respond.created(location: "/v1/webhooks/\(row.id)") { writer in write(row, secret: secret, into: &writer) }
     }
 
-    static func read(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
-        let id = try request.pathID("id")
-        guard let row = try reader.webhook(id: id) else { throw APIError.notFound }
-        try request.authorizeRow(workspaceID: row.workspaceID, needs: .webhooksRead, reader: reader)
+    /// Tells the dispatcher, once a change is durable, that a workspace's endpoints changed.
+    static func endpointsChanged(_ workspaceID: Int64, _ services: Services) -> @Sendable () -> Void {
+        { services.webhooks.endpointsChanged(workspaceID: workspaceID) }
+    }
+
+    /// The endpoint row a read acts on, in the workspace the pipeline resolved for it.
+    static func current(_ request: WorkspaceRequest, reader: StoreReader) throws -> WebhookRow {
+        guard let row = try reader.webhook(id: try request.pathID("id")),
+              row.workspaceID == request.workspace.workspaceID else { throw APIError.notFound }
+        return row
+    }
+
+    static func read(_ request: WorkspaceRequest, reader: StoreReader) throws -> HTTPResponse {
+        let row = try current(request, reader: reader)
         return Respond.json { writer in write(row, into: &writer) }
     }
 
-    static func deliveries(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
-        let id = try request.pathID("id")
-        guard let row = try reader.webhook(id: id) else { throw APIError.notFound }
-        try request.authorizeRow(workspaceID: row.workspaceID, needs: .webhooksRead, reader: reader)
+    static func deliveries(_ request: WorkspaceRequest, reader: StoreReader) throws -> HTTPResponse {
+        let id = try current(request, reader: reader).id
         return try Cursor.page(request, prefix: "d", id: \DeliveryRow.id, rowBytes: 300,
                                present: { write($0, into: &$1) }) { cursor, limit in
             try reader.deliveries(webhookID: id, before: cursor, limit: limit)
         }
     }
 
-    /// Runs `change` on the endpoint inside one write, after the row rule of api.md §3.
-    private static func changing<T: Sendable>(
-        _ request: inout APIRequest, needs permission: PermissionSet,
-        _ change: @escaping @Sendable (WebhookRow, StoreWriter) throws -> T
-    ) throws -> T {
+    /// A write on one endpoint: `change` gets the row, in the workspace the pipeline resolved.
+    private static func changing(
+        _ request: AccountRequest,
+        _ change: @escaping @Sendable (WebhookRow, StoreWriter) throws -> StoreWrite.Outcome
+    ) throws -> RowWrite {
         let id = try request.pathID("id")
-        let principal = request.caller
-        let selector = request.selector
-        let (result, resolved) = try request.services.store.write { writer -> (T, ResolvedWorkspace) in
-            guard let current = try writer.reader.webhook(id: id) else { throw APIError.notFound }
-            let resolved = try WorkspaceResolver.resolveRow(
-                principal: principal, rowWorkspaceID: current.workspaceID, selector: selector, needs: permission,
-                lookup: StoreTenancyLookup(reader: writer.reader))
-            return (try change(current, writer), resolved)
+        return RowWrite { writer, workspace in
+            guard let current = try writer.reader.webhook(id: id), current.workspaceID == workspace.workspaceID else {
+                throw APIError.notFound
+            }
+            return try change(current, writer)
         }
-        request.workspace = resolved
-        return result
     }
 
-    static func update(_ request: inout APIRequest) throws -> HTTPResponse {
+    static func update(_ request: AccountRequest) throws -> RowWrite {
         let fields = try readFields(request, creating: false)
         let actor = request.actor
         let now = request.now
         let services = request.services
-        let row = try changing(&request, needs: .webhooksWrite) { current, writer -> WebhookRow in
+        return try changing(request) { current, writer in
             var row = current
             if let url = fields.url { row.url = url }
             if let description = fields.description { row.description = description }
@@ -251,33 +262,33 @@ enum WebhookEndpoints {
             if row != current && row != offOnly {
                 try FeatureGate.require("webhooks", in: current.workspaceID, services: services, reader: writer.reader)
             }
-            guard row != current else { return current }
-            try writer.updateWebhook(row, now: now, reactivated: row.active && !current.active)
-            row.updatedAt = now
-            try audit(row, action: "webhook.updated", actor: actor, writer: writer, now: now)
-            return row
+            if row != current {
+                try writer.updateWebhook(row, now: now, reactivated: row.active && !current.active)
+                row.updatedAt = now
+                try audit(row, action: "webhook.updated", actor: actor, writer: writer, now: now)
+            }
+            let answered = row
+            return StoreWrite.Outcome(Respond.json { writer in write(answered, into: &writer) },
+                                      afterCommit: endpointsChanged(row.workspaceID, services))
         }
-        services.webhooks.endpointsChanged(workspaceID: row.workspaceID)
-        return Respond.json { writer in write(row, into: &writer) }
     }
 
-    static func delete(_ request: inout APIRequest) throws -> HTTPResponse {
+    static func delete(_ request: AccountRequest) throws -> RowWrite {
         let actor = request.actor
         let now = request.now
-        let workspaceID = try changing(&request, needs: .webhooksWrite) { current, writer -> Int64 in
+        let services = request.services
+        return try changing(request) { current, writer in
             try writer.deleteWebhook(id: current.id)
             try audit(current, action: "webhook.deleted", actor: actor, writer: writer, now: now)
-            return current.workspaceID
+            return StoreWrite.Outcome(Respond.noContent(), afterCommit: endpointsChanged(current.workspaceID, services))
         }
-        request.services.webhooks.endpointsChanged(workspaceID: workspaceID)
-        return Respond.noContent()
     }
 
-    static func rotateSecret(_ request: inout APIRequest) throws -> HTTPResponse {
+    static func rotateSecret(_ request: AccountRequest) throws -> RowWrite {
         let actor = request.actor
         let now = request.now
         let secret = WebhookSecret.generate()
-        let row = try changing(&request, needs: .webhooksWrite) { current, writer -> WebhookRow in
+        return try changing(request) { current, writer in
             var row = current
             row.previousSecret = current.secret
             row.previousSecretExpiresAt = now + rotationOverlap
@@ -286,8 +297,8 @@ enum WebhookEndpoints {
             try writer.updateWebhook(row, now: now)
             row.updatedAt = now
             try audit(row, action: "webhook.secret_rotated", actor: actor, writer: writer, now: now)
-            return row
+            let answered = row
+            return StoreWrite.Outcome(Respond.json { writer in write(answered, secret: secret, into: &writer) })
         }
-        return Respond.json { writer in write(row, secret: secret, into: &writer) }
     }
 }

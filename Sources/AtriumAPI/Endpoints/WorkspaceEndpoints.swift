@@ -7,18 +7,21 @@ import AtriumStore
 enum WorkspaceEndpoints {
     static func all() -> [Endpoint] {
         [
-            Endpoint(.post, "/v1/workspaces", access: .session,
-                     documentation: .init("Create a workspace owned by the caller", success: 201,
-                                          errors: ["VALIDATION_FAILED", "INVALID_JSON", "LIMIT_REACHED", "SESSION_REQUIRED"],
-                                          operationID: "createWorkspace", request: .ref("WorkspaceCreate"), response: .ref("Workspace"), links: [OperationLink("GetWorkspace", to: "getWorkspace", [("id", "$response.body#/id")]), OperationLink("ListMembers", to: "listMembers", [("id", "$response.body#/id")]), OperationLink("UpdateWorkspace", to: "updateWorkspace", [("id", "$response.body#/id")]), OperationLink("DeleteWorkspace", to: "deleteWorkspace", [("id", "$response.body#/id")])]),
-                     handler: create),
-            Endpoint(.get, "/v1/workspaces/{id}", access: .anyCredential,
-                     scope: .path(parameter: "id", .workspaceRead),
-                     documentation: .init("One workspace",
-                                          errors: ["INVALID_WORKSPACE_ID", "CROSS_TENANT_WORKSPACE", "PERMISSION_DENIED"],
-                                          operationID: "getWorkspace", response: .ref("Workspace")),
-                     reading: read),
+            Endpoint(.post, "/v1/workspaces", .account(.session, .respond(create)), documentation: Docs.create),
+            Endpoint(.get, "/v1/workspaces/{id}", .path(.any, parameter: "id", .workspaceRead, .read(read)),
+                     documentation: Docs.read),
         ]
+    }
+
+    /// What the OpenAPI document says about each operation.
+    enum Docs {
+        static let create = EndpointDocumentation(
+            "createWorkspace", "Create a workspace owned by the caller", success: 201,
+            errors: [.validationFailed, .invalidJSON, .limitReached], request: .ref("WorkspaceCreate"),
+            response: .ref("Workspace"),
+            links: OperationLink.each(["getWorkspace", "listMembers", "updateWorkspace", "deleteWorkspace"],
+                                      OperationLink.idFromBody))
+        static let read = EndpointDocumentation("getWorkspace", "One workspace", response: .ref("Workspace"))
     }
 
     /// `#RRGGBB`.
@@ -28,7 +31,7 @@ enum WorkspaceEndpoints {
         return bytes.dropFirst().allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 70) || ($0 >= 97 && $0 <= 102) }
     }
 
-    static func create(_ request: inout APIRequest) throws -> HTTPResponse {
+    static func create(_ request: AccountRequest) throws -> HTTPResponse {
         var body = try request.body()
         let name = body.string("name", required: true, minLength: 1, maxLength: 100, trim: true)
         let color = body.nullableString("color", maxLength: 7)
@@ -36,7 +39,7 @@ enum WorkspaceEndpoints {
         let metadata = body.objectText("metadata", maxBytes: 4096)
         try body.validate()
         guard let name else { throw APIError.invalidJSON }
-        let userID = request.caller.userID
+        let userID = request.principal.userID
         let now = request.now
         let plans = request.services.plans
         let actor = request.actor
@@ -58,9 +61,9 @@ enum WorkspaceEndpoints {
         }
     }
 
-    static func read(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
-        let userID = request.caller.userID
-        let row = try reader.workspace(id: request.resolved.workspaceID, userID: userID)
+    static func read(_ request: WorkspaceRequest, reader: StoreReader) throws -> HTTPResponse {
+        let userID = request.principal.userID
+        let row = try reader.workspace(id: request.workspace.workspaceID, userID: userID)
         let main = try reader.user(id: userID)?.mainWorkspaceID
         guard let row else { throw APIError.crossTenant }
         return Respond.json { writer in Presenters.workspace(row, mainWorkspaceID: main, into: &writer) }

@@ -7,45 +7,46 @@ import AtriumStore
 /// A workspace's own `workspace`-mode keys (api.md §5): bound to that workspace for good.
 enum WorkspaceKeyEndpoints {
     static func all() -> [Endpoint] {
-        let pathErrors = ["INVALID_WORKSPACE_ID", "CROSS_TENANT_WORKSPACE", "PERMISSION_DENIED", "SESSION_REQUIRED"]
-        return [
-            Endpoint(.get, "/v1/workspaces/{id}/api-keys", access: .session,
-                     scope: .path(parameter: "id", .apiKeysRead),
-                     documentation: .init("The workspace's workspace-mode keys (never their secrets)", errors: pathErrors,
-                                          operationID: "listWorkspaceKeys", response: .page(of: .ref("APIKey"))),
-                     reading: list),
-            Endpoint(.post, "/v1/workspaces/{id}/api-keys", access: .session,
-                     scope: .path(parameter: "id", .apiKeysWrite),
-                     documentation: .init("Create a key bound to this workspace; the secret is shown once", success: 201,
-                                          errors: pathErrors + ["VALIDATION_FAILED", "INVALID_JSON"],
-                                          operationID: "createWorkspaceKey", request: .ref("WorkspaceKeyCreate"), response: .ref("APIKeyWithSecret"), links: [OperationLink("DeleteWorkspaceKey", to: "deleteWorkspaceKey", [("id", "$response.body#/workspace_id"), ("keyId", "$response.body#/id")])]),
-                     handler: create),
-            Endpoint(.put, "/v1/workspaces/{id}/api-keys/{keyId}", access: .session,
-                     scope: .path(parameter: "id", .apiKeysWrite),
-                     documentation: .init("Replace a workspace key's name, permissions and expiry",
-                                          errors: pathErrors + ["VALIDATION_FAILED", "INVALID_JSON", "NOT_FOUND", "INVALID_PARAMETER"],
-                                          operationID: "updateWorkspaceKey", request: .ref("WorkspaceKeyCreate"), response: .ref("APIKey")),
-                     handler: update),
-            Endpoint(.delete, "/v1/workspaces/{id}/api-keys/{keyId}", access: .session,
-                     scope: .path(parameter: "id", .apiKeysWrite),
-                     documentation: .init("Revoke a workspace key at once", success: 204,
-                                          errors: pathErrors + ["NOT_FOUND", "INVALID_PARAMETER"],
-                                          operationID: "deleteWorkspaceKey"),
-                     handler: delete),
+        [
+            Endpoint(.get, "/v1/workspaces/{id}/api-keys", .path(.session, parameter: "id", .apiKeysRead, .read(list)),
+                     documentation: Docs.list),
+            Endpoint(.post, "/v1/workspaces/{id}/api-keys",
+                     .path(.session, parameter: "id", .apiKeysWrite, .respond(create)), documentation: Docs.create),
+            Endpoint(.put, "/v1/workspaces/{id}/api-keys/{keyId}",
+                     .path(.session, parameter: "id", .apiKeysWrite, .respond(update)), documentation: Docs.update),
+            Endpoint(.delete, "/v1/workspaces/{id}/api-keys/{keyId}",
+                     .path(.session, parameter: "id", .apiKeysWrite, .respond(delete)), documentation: Docs.delete),
         ]
     }
 
-    static func list(_ request: inout APIRequest, reader: StoreReader) throws -> HTTPResponse {
-        let keys = try reader.workspaceKeys(workspaceID: request.resolved.workspaceID)
+    /// What the OpenAPI document says about each operation.
+    enum Docs {
+        static let body: [ErrorCode] = [.validationFailed, .invalidJSON, .featureUnavailable]
+        static let list = EndpointDocumentation(
+            "listWorkspaceKeys", "The workspace's workspace-mode keys (never their secrets)",
+            response: .page(of: .ref("APIKey")))
+        static let create = EndpointDocumentation(
+            "createWorkspaceKey", "Create a key bound to this workspace; the secret is shown once", success: 201,
+            errors: body, request: .ref("WorkspaceKeyCreate"), response: .ref("APIKeyWithSecret"),
+            links: [OperationLink(to: "deleteWorkspaceKey",
+                                  [("id", "$response.body#/workspace_id"), ("keyId", "$response.body#/id")])])
+        static let update = EndpointDocumentation(
+            "updateWorkspaceKey", "Replace a workspace key's name, permissions and expiry", errors: body,
+            request: .ref("WorkspaceKeyCreate"), response: .ref("APIKey"))
+        static let delete = EndpointDocumentation("deleteWorkspaceKey", "Revoke a workspace key at once", success: 204)
+    }
+
+    static func list(_ request: WorkspaceRequest, reader: StoreReader) throws -> HTTPResponse {
+        let keys = try reader.workspaceKeys(workspaceID: request.workspace.workspaceID)
         return Respond.json(capacity: 64 + keys.count * 300) { writer in
             Presenters.list(keys, into: &writer) { Presenters.apiKey($0, into: &$1) }
         }
     }
 
-    static func create(_ request: inout APIRequest) throws -> HTTPResponse {
+    static func create(_ request: WorkspaceRequest) throws -> HTTPResponse {
         let fields = try APIKeyEndpoints.readFields(request, modeFixed: .workspace)
-        let workspaceID = request.resolved.workspaceID
-        let userID = request.caller.userID
+        let workspaceID = request.workspace.workspaceID
+        let userID = request.principal.userID
         let now = request.now
         let secret = APIKeySecret.generate()
         let hash = APIKeySecret.hash(secret)
@@ -65,9 +66,9 @@ enum WorkspaceKeyEndpoints {
         }
     }
 
-    static func update(_ request: inout APIRequest) throws -> HTTPResponse {
+    static func update(_ request: WorkspaceRequest) throws -> HTTPResponse {
         let keyID = try request.pathID("keyId")
-        let workspaceID = request.resolved.workspaceID
+        let workspaceID = request.workspace.workspaceID
         let fields = try APIKeyEndpoints.readFields(request, modeFixed: .workspace)
         let services = request.services
         let actor = request.actor
@@ -85,9 +86,9 @@ enum WorkspaceKeyEndpoints {
         return Respond.json { writer in Presenters.apiKey(row, into: &writer) }
     }
 
-    static func delete(_ request: inout APIRequest) throws -> HTTPResponse {
+    static func delete(_ request: WorkspaceRequest) throws -> HTTPResponse {
         let keyID = try request.pathID("keyId")
-        let workspaceID = request.resolved.workspaceID
+        let workspaceID = request.workspace.workspaceID
         let actor = request.actor
         let now = request.now
         try request.services.store.write { writer in

@@ -5,29 +5,11 @@ import AtriumJSON
 /// from, so the two cannot drift: every route appears once, with the parameters its scope
 /// implies, its body and answer schemas, and the error codes it can answer with.
 enum OpenAPIDocument {
-    /// The status of each contract error code (api.md §1).
-    static let statusOfCode: [String: Int] = {
-        var table: [String: Int] = [:]
-        let groups: [(Int, [String])] = [
-            (400, ["INVALID_JSON", "VALIDATION_FAILED", "INVALID_PARAMETER", "INVALID_WORKSPACE_HEADER",
-                   "INVALID_WORKSPACE_ID", "WORKSPACE_MISMATCH", "WORKSPACE_REQUIRED", "INVALID_ROLE_TRANSITION",
-                   "BAD_REQUEST"]),
-            (401, ["UNAUTHENTICATED", "INVALID_TOKEN", "TOKEN_EXPIRED", "INVALID_CREDENTIALS"]),
-            (403, ["CROSS_TENANT_WORKSPACE", "NO_MAIN_WORKSPACE", "PERMISSION_DENIED", "SESSION_REQUIRED",
-                   "SIGNUP_DISABLED", "LIMIT_REACHED", "FEATURE_UNAVAILABLE"]),
-            (404, ["NOT_FOUND"]), (405, ["METHOD_NOT_ALLOWED"]), (408, ["REQUEST_TIMEOUT"]),
-            (409, ["EMAIL_TAKEN", "ALREADY_MEMBER", "INVITATION_PENDING", "INVITATION_NOT_PENDING", "MAIN_WORKSPACE",
-                   "IDEMPOTENCY_CONFLICT"]),
-            (412, ["PRECONDITION_FAILED"]), (413, ["PAYLOAD_TOO_LARGE"]), (414, ["URI_TOO_LONG"]),
-            (415, ["UNSUPPORTED_MEDIA_TYPE"]), (429, ["RATE_LIMITED"]), (431, ["HEADERS_TOO_LARGE"]),
-            (500, ["INTERNAL"]), (501, ["NOT_IMPLEMENTED"]), (503, ["UNAVAILABLE"]),
-        ]
-        for (status, codes) in groups { for code in codes { table[code] = status } }
-        return table
-    }()
-
-    static let selectedErrors = ["INVALID_WORKSPACE_HEADER", "INVALID_WORKSPACE_ID", "WORKSPACE_MISMATCH",
-                                 "WORKSPACE_REQUIRED", "NO_MAIN_WORKSPACE", "CROSS_TENANT_WORKSPACE", "PERMISSION_DENIED"]
+    /// What every selected-workspace call can answer beyond its own errors (api.md §3).
+    static let selectedErrors: [ErrorCode] = [
+        .invalidWorkspaceHeader, .invalidWorkspaceID, .workspaceMismatch, .workspaceRequired, .noMainWorkspace,
+        .crossTenantWorkspace, .permissionDenied, .featureUnavailable,
+    ]
 
     /// The document's bytes.
     static func build(_ endpoints: [Endpoint]) -> [UInt8] {
@@ -75,17 +57,7 @@ enum OpenAPIDocument {
         return Array(document.serializedString.utf8)
     }
 
-    /// The operation id: the declared one, or one made from the method and the path.
-    static func operationID(_ endpoint: Endpoint) -> String {
-        if let declared = endpoint.documentation.operationID { return declared }
-        var words = [endpoint.method.rawValue.lowercased()]
-        for segment in endpoint.path.split(separator: "/") where segment != "v1" {
-            let word = segment.trimmingCharacters(in: "{}").split(whereSeparator: { $0 == "-" || $0 == "." || $0 == "_" })
-                .map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
-            words.append(segment.hasPrefix("{") ? "By" + word : word)
-        }
-        return words.joined()
-    }
+    static func operationID(_ endpoint: Endpoint) -> String { endpoint.documentation.operationID }
 
     static func operation(_ endpoint: Endpoint) -> JSONValue {
         let doc = endpoint.documentation
@@ -102,12 +74,12 @@ enum OpenAPIDocument {
             ]))))
         }
         fields.append(("responses", responses(endpoint)))
-        switch endpoint.access {
-        case .open:
+        switch endpoint.credential {
+        case nil:
             fields.append(("security", .array([])))
         case .session:
             fields.append(("security", .array([requirement("sessionToken")])))
-        case .anyCredential:
+        case .any:
             fields.append(("security", .array([requirement("sessionToken"), requirement("apiKeyBearer"),
                                                requirement("apiKeyHeader")])))
         }
@@ -159,14 +131,14 @@ enum OpenAPIDocument {
         let header = parameter("X-Workspace-ID", in: "header", .string(pattern: "^[1-9][0-9]{0,18}$"),
                                "The workspace to act in (api.md §3); omitted: the caller's main workspace.")
         let query = parameter("workspace_id", in: "query", .id, "The workspace to act in, as a query parameter.")
-        switch endpoint.scope {
+        switch endpoint.admission {
         case .selected, .row:
             result += [header, query]
-        case .selectedOrFanOut:
+        case .list:
             result += [header, query, parameter(
                 "workspaces", in: "query", .string(pattern: "^(all|[1-9][0-9]{0,18}(,[1-9][0-9]{0,18})*)$"),
                 "Fan-out: `all`, or a comma-separated list of workspace ids, merged newest first.")]
-        case .none, .path:
+        case .open, .account, .path:
             break
         }
         let doc = endpoint.documentation
@@ -182,29 +154,31 @@ enum OpenAPIDocument {
         return result
     }
 
-    /// Every error code the endpoint can answer with: its own and those its shape implies.
-    static func errorCodes(_ endpoint: Endpoint) -> [String] {
+    /// Every error code the endpoint can answer with: its own and those its admission implies.
+    static func errorCodes(_ endpoint: Endpoint) -> [ErrorCode] {
         let doc = endpoint.documentation
-        var codes = doc.errors + ["BAD_REQUEST", "INTERNAL", "UNAVAILABLE"]
-        if endpoint.access != .open { codes += ["UNAUTHENTICATED", "INVALID_TOKEN", "TOKEN_EXPIRED"] }
-        if endpoint.access == .session { codes.append("SESSION_REQUIRED") }
-        switch endpoint.scope {
-        case .selected, .selectedOrFanOut:
-            codes += selectedErrors + ["FEATURE_UNAVAILABLE"]
-        case .row:
-            codes += ["INVALID_WORKSPACE_HEADER", "INVALID_WORKSPACE_ID", "WORKSPACE_MISMATCH", "NOT_FOUND",
-                      "PERMISSION_DENIED", "INVALID_PARAMETER", "FEATURE_UNAVAILABLE"]
-        case .path:
-            codes += ["INVALID_WORKSPACE_ID", "CROSS_TENANT_WORKSPACE", "PERMISSION_DENIED", "FEATURE_UNAVAILABLE"]
-        case .none:
+        var codes = doc.errors + [.badRequest, .internalError, .unavailable]
+        if let credential = endpoint.credential {
+            codes += [.unauthenticated, .invalidToken, .tokenExpired]
+            if credential == .session { codes.append(.sessionRequired) }
+        }
+        switch endpoint.admission {
+        case .open:
             break
+        case .account:
+            codes.append(.featureUnavailable)
+        case .selected, .list:
+            codes += selectedErrors
+        case .row:
+            codes += [.invalidWorkspaceHeader, .invalidWorkspaceID, .workspaceMismatch, .notFound, .permissionDenied,
+                      .invalidParameter, .featureUnavailable]
+        case .path:
+            codes += [.invalidWorkspaceID, .crossTenantWorkspace, .permissionDenied, .featureUnavailable]
         }
-        if endpoint.path.contains("{") { codes += ["INVALID_PARAMETER", "NOT_FOUND"] }
-        if doc.paginated { codes.append("INVALID_PARAMETER") }
-        if doc.request != nil {
-            codes += ["INVALID_JSON", "VALIDATION_FAILED", "UNSUPPORTED_MEDIA_TYPE", "PAYLOAD_TOO_LARGE"]
-        }
-        var seen = Set<String>()
+        if endpoint.path.contains("{") { codes += [.invalidParameter, .notFound] }
+        if doc.paginated { codes.append(.invalidParameter) }
+        if doc.request != nil { codes += [.invalidJSON, .validationFailed, .unsupportedMediaType, .payloadTooLarge] }
+        var seen = Set<ErrorCode>()
         return codes.filter { seen.insert($0).inserted }
     }
 
@@ -226,9 +200,7 @@ enum OpenAPIDocument {
         }
         var entries: [(String, JSONValue)] = [(String(doc.successStatus), .object(JSONObject(success)))]
         var byStatus: [Int: [String]] = [:]
-        for code in errorCodes(endpoint) {
-            byStatus[statusOfCode[code] ?? 500, default: []].append(code)
-        }
+        for code in errorCodes(endpoint) { byStatus[code.status, default: []].append(code.name) }
         for status in byStatus.keys.sorted() {
             let codes = byStatus[status] ?? []
             var response: [(String, JSONValue)] = [

@@ -112,9 +112,19 @@ public struct OperationLink: Sendable {
     /// Target parameter name → runtime expression, e.g. `"id": "$response.body#/id"`.
     public let parameters: [(String, String)]
 
-    public init(_ name: String, to operationID: String, _ parameters: [(String, String)]) {
-        self.name = name
+    /// A link to `operationID`, named after it (`getRecord` → `GetRecord`), so a link cannot
+    /// name one operation and lead to another.
+    public init(to operationID: String, _ parameters: [(String, String)]) {
+        self.name = operationID.prefix(1).uppercased() + operationID.dropFirst()
         self.operationID = operationID
         self.parameters = parameters
     }
+
+    /// Links to each of `operationIDs`, all fed the same parameters.
+    public static func each(_ operationIDs: [String], _ parameters: [(String, String)]) -> [OperationLink] {
+        operationIDs.map { OperationLink(to: $0, parameters) }
+    }
+
+    /// The usual parameters: the target's `id` from the answer's `id`.
+    public static let idFromBody = [("id", "$response.body#/id")]
 }

@@ -2,57 +2,19 @@ import AtriumAuth
 import AtriumHTTP
 import AtriumStore
 
-/// The typed context a handler receives: the request, who is calling, and the workspace the
-/// resolution layer chose. Handlers never parse credential or workspace headers themselves.
-public struct APIRequest {
-    public let http: HTTPRequest
-    public let context: RequestContext
-    public let services: Services
-    public let query: QueryParameters
+/// What every handler can read of its request, whatever its admission: the HTTP request, the
+/// collaborators, the query and the request's clock. Handlers never parse credential or
+/// workspace headers themselves; the pipeline hands them what it resolved.
+public protocol IncomingRequest: Sendable {
+    var http: HTTPRequest { get }
+    var context: RequestContext { get }
+    var services: Services { get }
+    var query: QueryParameters { get }
     /// Milliseconds since the epoch, fixed for the whole request.
-    public let now: Int64
-    /// Set for every endpoint whose access is not `.open`.
-    public internal(set) var principal: Principal?
-    /// The stored row of the API key that authenticated the request, if a key did.
-    public internal(set) var keyRow: APIKeyRow?
-    /// Set for endpoints with a workspace scope (and by `authorizeRow`).
-    public internal(set) var workspace: ResolvedWorkspace?
-    /// Set for fan-out requests on `.selectedOrFanOut` endpoints: every workspace named.
-    public internal(set) var fanOut: [ResolvedWorkspace]?
-    public let selector: WorkspaceSelector
+    var now: Int64 { get }
+}
 
-    init(http: HTTPRequest, context: RequestContext, services: Services, now: Int64) {
-        self.http = http
-        self.context = context
-        self.services = services
-        self.now = now
-        let query = QueryParameters(http.query)
-        self.query = query
-        self.selector = WorkspaceSelector(
-            headerValues: http.headers.values("x-workspace-id"),
-            queryValues: query.values("workspace_id"),
-            fanOutValues: query.values("workspaces"))
-    }
-
-    /// The client's address: the TCP peer, or what a trusted proxy says it forwarded. Worked
-    /// out when asked (the login throttle and audited changes ask), not for every request.
-    public var clientAddress: String {
-        services.clientAddresses.clientAddress(
-            peer: context.clientAddress, forwardedFor: http.headers.values("x-forwarded-for"))
-    }
-
-    /// The caller; only valid on endpoints that require a credential.
-    public var caller: Principal {
-        guard let principal else { preconditionFailure("endpoint declared .open but reads the caller") }
-        return principal
-    }
-
-    /// The resolved workspace; only valid on workspace-scoped endpoints.
-    public var resolved: ResolvedWorkspace {
-        guard let workspace else { preconditionFailure("endpoint declared no scope but reads the workspace") }
-        return workspace
-    }
-
+extension IncomingRequest {
     /// The JSON object body, checked (415, 400 INVALID_JSON).
     public func body() throws(APIError) -> RequestBody {
         try RequestBody(http)
@@ -66,20 +28,79 @@ public struct APIRequest {
         return id
     }
 
-    /// For calls on one row: resolves the row's workspace (api.md §3) and records it.
-    public mutating func authorizeRow(workspaceID: Int64, needs permission: PermissionSet, reader: StoreReader) throws {
-        let resolved = try WorkspaceResolver.resolveRow(
-            principal: caller, rowWorkspaceID: workspaceID, selector: selector, needs: permission,
-            lookup: StoreTenancyLookup(reader: reader))
-        if principal?.apiKey != nil {
-            try FeatureGate.requireKeysAllowed(in: resolved.workspaceID, services: services, reader: reader)
-        }
-        workspace = resolved
+    /// The client's address: the TCP peer, or what a trusted proxy says it forwarded. Worked
+    /// out when asked (the login throttle and audited changes ask), not for every request.
+    public var clientAddress: String {
+        services.clientAddresses.clientAddress(
+            peer: context.clientAddress, forwardedFor: http.headers.values("x-forwarded-for"))
     }
+}
+
+/// The request of an open endpoint: no credential was asked for, so there is no caller.
+public struct OpenRequest: IncomingRequest {
+    public let http: HTTPRequest
+    public let context: RequestContext
+    public let services: Services
+    public let query: QueryParameters
+    public let now: Int64
+}
+
+/// The scope of an account-level endpoint: it acts in no workspace.
+public struct NoWorkspace: Sendable {}
+
+/// What a list endpoint resolved: one workspace, or a fan-out over several (api.md §6).
+public enum WorkspaceSet: Sendable {
+    case one(ResolvedWorkspace)
+    case fanOut([ResolvedWorkspace])
+
+    /// The ids to read, ascending for a fan-out.
+    public var ids: [Int64] {
+        switch self {
+        case .one(let workspace): return [workspace.workspaceID]
+        case .fanOut(let all): return all.map(\.workspaceID)
+        }
+    }
+}
+
+/// The request of an admitted endpoint: who is calling (never optional here) and what its
+/// admission resolved, typed by the admission (`NoWorkspace`, `ResolvedWorkspace`,
+/// `WorkspaceSet`), so a handler cannot read a workspace its declaration does not guarantee.
+public struct APIRequest<Scope: Sendable>: IncomingRequest {
+    public let http: HTTPRequest
+    public let context: RequestContext
+    public let services: Services
+    public let query: QueryParameters
+    public let now: Int64
+    /// The authenticated caller.
+    public let principal: Principal
+    /// The stored row of the API key that authenticated the request, if a key did.
+    public let keyRow: APIKeyRow?
+    /// The workspace-selecting inputs, for handlers that name a second workspace (PATCH /v1/me).
+    public let selector: WorkspaceSelector
+    /// What the admission resolved.
+    public let scope: Scope
 
     /// Who is acting, for the audit log.
     public var actor: AuditActor {
-        AuditActor(userID: principal?.userID, credential: principal.map { $0.isSession ? "jwt" : "api_key" },
-                   keyID: principal?.apiKey?.keyID, ip: clientAddress)
+        AuditActor(userID: principal.userID, credential: principal.isSession ? "jwt" : "api_key",
+                   keyID: principal.apiKey?.keyID, ip: clientAddress)
     }
+
+    /// The same request with what a later step resolved.
+    func with<Other: Sendable>(_ scope: Other) -> APIRequest<Other> {
+        APIRequest<Other>(http: http, context: context, services: services, query: query, now: now,
+                          principal: principal, keyRow: keyRow, selector: selector, scope: scope)
+    }
+}
+
+/// An account-level request.
+public typealias AccountRequest = APIRequest<NoWorkspace>
+/// A request acting in one resolved workspace.
+public typealias WorkspaceRequest = APIRequest<ResolvedWorkspace>
+/// A list request: one workspace or a fan-out.
+public typealias ListRequest = APIRequest<WorkspaceSet>
+
+extension APIRequest where Scope == ResolvedWorkspace {
+    /// The workspace the request acts in, with the caller's role and rights there.
+    public var workspace: ResolvedWorkspace { scope }
 }

@@ -4,138 +4,275 @@ import AtriumJSON
 import AtriumSQLite
 import AtriumStore
 
-/// Runs one endpoint for one request: authentication, the session-only check, workspace
-/// resolution, the handler, and the mapping of every error to the contract's envelope.
-/// Every route of the API goes through here; no handler can skip a step.
+/// Runs one endpoint for one request: its admission (authentication, the session-only check,
+/// workspace resolution — for calls on one row too — and the plan's feature gate), its work,
+/// and the mapping of every error to the contract's envelope. Every route of the API goes
+/// through here, and this is the only place that switches over an endpoint's admission: no
+/// handler resolves a workspace or checks a credential itself.
 struct EndpointResponder: HTTPHandler {
     let endpoint: Endpoint
     let services: Services
 
+    /// What the access log and the answer's headers need once the work is done.
+    struct Trail: Sendable {
+        var principal: Principal?
+        var workspace: ResolvedWorkspace?
+    }
+
+    /// The state of a request once admission and the worker's part of its work are done.
+    enum Prepared {
+        case answer(HTTPResponse)
+        /// A write for the writer's next group commit; the answer comes after the COMMIT.
+        case write(StoreWrite, Trail)
+    }
+
     func handle(_ request: HTTPRequest, context: RequestContext) -> HTTPResponse {
-        var api = APIRequest(http: request, context: context, services: services, now: Clock.nowMilliseconds())
-        var response: HTTPResponse
-        do {
-            if let reading = endpoint.readHandler, endpoint.access != .open {
-                response = try services.store.read { reader in
-                    try prepare(&api, reader: reader)
-                    return try reading(&api, reader)
-                }
-            } else {
-                try admit(&api)
-                if let writing = endpoint.writeHandler {
-                    let outcome = try services.store.write(try writing(&api).body)
-                    if let workspace = outcome.workspace { api.workspace = workspace }
-                    response = outcome.response
-                } else {
-                    response = try endpoint.handler(&api)
-                }
+        switch prepare(request, context: context) {
+        case .answer(let response):
+            return response
+        case .write(let write, let trail):
+            return committed(Result { try services.store.write(write.body) }, trail: trail, context: context)
+        }
+    }
+
+    /// The worker pool's entry: a write goes to the writer with the responder, and the worker
+    /// is free before the commit; every other answer is given at once.
+    func handle(_ request: HTTPRequest, context: RequestContext, responder: HTTPResponder) {
+        switch prepare(request, context: context) {
+        case .answer(let response):
+            responder.respond(response)
+        case .write(let write, let trail):
+            services.store.write(write.body) { [self] result in
+                responder.respond(committed(result, trail: trail, context: context))
             }
-        } catch {
+        }
+    }
+
+    private func committed(_ result: Result<StoreWrite.Outcome, any Error>, trail: Trail,
+                           context: RequestContext) -> HTTPResponse {
+        var trail = trail
+        var response: HTTPResponse
+        switch result {
+        case .success(let outcome):
+            response = outcome.response
+            if let acted = outcome.workspace { trail.workspace = acted }
+            outcome.afterCommit?()
+        case .failure(let error):
             response = Self.render(error, requestID: context.requestID)
         }
-        finish(&response, principal: api.principal, workspace: api.workspace)
+        finish(&response, trail: trail)
         return response
     }
 
-    /// The worker pool's entry: a write endpoint's body goes to the writer with the
-    /// responder, and the worker is free before the commit; every other endpoint answers here.
-    func handle(_ request: HTTPRequest, context: RequestContext, responder: HTTPResponder) {
-        guard let writing = endpoint.writeHandler else {
-            responder.respond(handle(request, context: context))
-            return
-        }
-        var api = APIRequest(http: request, context: context, services: services, now: Clock.nowMilliseconds())
-        let write: StoreWrite
+    // MARK: Admission
+
+    private func prepare(_ http: HTTPRequest, context: RequestContext) -> Prepared {
+        let now = Clock.nowMilliseconds()
+        let query = QueryParameters(http.query)
+        var trail = Trail()
+        let prepared: Prepared
         do {
-            try admit(&api)
-            write = try writing(&api)
+            prepared = try admitAndRun(http, context: context, query: query, now: now, trail: &trail)
         } catch {
-            var response = Self.render(error, requestID: context.requestID)
-            finish(&response, principal: api.principal, workspace: api.workspace)
-            responder.respond(response)
-            return
+            prepared = .answer(Self.render(error, requestID: context.requestID))
         }
-        let principal = api.principal
-        let resolved = api.workspace
-        services.store.write(write.body) { [self] result in
-            var response: HTTPResponse
-            var workspace = resolved
-            switch result {
-            case .success(let outcome):
-                response = outcome.response
-                if let acted = outcome.workspace { workspace = acted }
-            case .failure(let error):
-                response = Self.render(error, requestID: context.requestID)
+        guard case .answer(var response) = prepared else { return prepared }
+        finish(&response, trail: trail)
+        return .answer(response)
+    }
+
+    private func admitAndRun(_ http: HTTPRequest, context: RequestContext, query: QueryParameters, now: Int64,
+                             trail: inout Trail) throws -> Prepared {
+        let open = OpenRequest(http: http, context: context, services: services, query: query, now: now)
+        switch endpoint.admission {
+        case .open(_, let handler):
+            if !http.body.isEmpty { try RequestBody.checkContentType(http) }
+            return .answer(try handler(open))
+        case .account(let credential, let work):
+            return try run(work, open, credential, trail: &trail) { request, reader in
+                try requireKeysAllowed(forAccount: request, reader: reader)
+                return (NoWorkspace(), nil)
             }
-            finish(&response, principal: principal, workspace: workspace)
-            responder.respond(response)
+        case .selected(let credential, let permission, let work):
+            return try run(work, open, credential, trail: &trail) { request, reader in
+                let resolved = try WorkspaceResolver.resolve(
+                    principal: request.principal, selector: request.selector,
+                    requireWorkspace: services.configuration.requireWorkspace, needs: permission,
+                    lookup: StoreTenancyLookup(reader: reader))
+                try requireKeysAllowed(request.principal, in: [resolved], reader: reader)
+                return (resolved, resolved)
+            }
+        case .path(let credential, let parameter, let permission, let work):
+            return try run(work, open, credential, trail: &trail) { request, reader in
+                let resolved = try WorkspaceResolver.resolvePath(
+                    principal: request.principal, pathValue: context.parameter(parameter) ?? "",
+                    selector: request.selector, needs: permission, lookup: StoreTenancyLookup(reader: reader))
+                try requireKeysAllowed(request.principal, in: [resolved], reader: reader)
+                return (resolved, resolved)
+            }
+        case .list(let credential, let permission, let handler):
+            return try run(.read(handler), open, credential, trail: &trail) { request, reader in
+                let lookup = StoreTenancyLookup(reader: reader)
+                let set: WorkspaceSet
+                if let all = try WorkspaceResolver.resolveFanOut(
+                    principal: request.principal, selector: request.selector, needs: permission, lookup: lookup) {
+                    set = .fanOut(all)
+                } else {
+                    set = .one(try WorkspaceResolver.resolve(
+                        principal: request.principal, selector: request.selector,
+                        requireWorkspace: services.configuration.requireWorkspace, needs: permission, lookup: lookup))
+                }
+                switch set {
+                case .one(let resolved):
+                    try requireKeysAllowed(request.principal, in: [resolved], reader: reader)
+                    return (set, resolved)
+                case .fanOut(let all):
+                    try requireKeysAllowed(request.principal, in: all, reader: reader)
+                    return (set, nil)
+                }
+            }
+        case .row(let credential, let scope, let work):
+            return try runRow(scope, work, open, credential, trail: &trail)
         }
     }
 
-    /// What every answer carries once the handler is done: the workspace's request count,
+    /// Authentication, the session-only check and the query's syntax, inside the caller's
+    /// snapshot: the first steps of every admitted endpoint.
+    private func authenticate(_ open: OpenRequest, _ credential: Endpoint.Credential,
+                              reader: StoreReader) throws -> AccountRequest {
+        let (principal, keyRow) = try services.authenticator.authenticate(open.http, reader: reader, now: open.now)
+        if credential == .session && !principal.isSession { throw APIError.sessionRequired }
+        if let malformed = open.query.malformedName, malformed != "workspace_id", malformed != "workspaces" {
+            throw APIError.invalidParameter(malformed)
+        }
+        let selector = WorkspaceSelector(
+            headerValues: open.http.headers.values("x-workspace-id"), queryValues: open.query.values("workspace_id"),
+            fanOutValues: open.query.values("workspaces"))
+        return AccountRequest(http: open.http, context: open.context, services: services, query: open.query,
+                              now: open.now, principal: principal, keyRow: keyRow, selector: selector,
+                              scope: NoWorkspace())
+    }
+
+    /// Runs `work` after authenticating and resolving its scope in one read snapshot.
+    private func run<Scope: Sendable>(
+        _ work: Endpoint.Work<Scope>, _ open: OpenRequest, _ credential: Endpoint.Credential, trail: inout Trail,
+        resolve: (AccountRequest, StoreReader) throws -> (Scope, ResolvedWorkspace?)
+    ) throws -> Prepared {
+        func admit(_ reader: StoreReader) throws -> APIRequest<Scope> {
+            let account = try authenticate(open, credential, reader: reader)
+            trail.principal = account.principal
+            let (scope, resolved) = try resolve(account, reader)
+            trail.workspace = resolved
+            try checkBodyType(open.http)
+            return account.with(scope)
+        }
+        switch work {
+        case .read(let handler):
+            return .answer(try services.store.read { reader in try handler(try admit(reader), reader) })
+        case .respond(let handler):
+            let request = try services.store.read { reader in try admit(reader) }
+            return .answer(try handler(request))
+        case .write(let handler):
+            let request = try services.store.read { reader in try admit(reader) }
+            return .write(try handler(request), trail)
+        }
+    }
+
+    /// A call on one row: the row's workspace is found through the endpoint's row scope and
+    /// resolved with the row rule (api.md §3), in the read snapshot or in the writer's
+    /// transaction, then gated like any other workspace.
+    private func runRow(_ scope: RowScope, _ work: Endpoint.RowWork, _ open: OpenRequest,
+                        _ credential: Endpoint.Credential, trail: inout Trail) throws -> Prepared {
+        let services = self.services
+        switch work {
+        case .read(let handler):
+            return .answer(try services.store.read { reader in
+                let request = try authenticateRow(open, credential, scope, reader: reader, trail: &trail)
+                let resolved = try Self.resolveRow(scope, request, reader: reader, services: services)
+                trail.workspace = resolved
+                return try handler(request.with(resolved), reader)
+            })
+        case .write(let handler):
+            let request = try services.store.read { reader in
+                try authenticateRow(open, credential, scope, reader: reader, trail: &trail)
+            }
+            let write = try handler(request)
+            return .write(StoreWrite { writer in
+                let resolved: ResolvedWorkspace
+                do {
+                    resolved = try Self.resolveRow(scope, request, reader: writer.reader, services: services)
+                } catch let error where Self.deniesRow(error) {
+                    guard let outcome = try write.otherwise?(writer) else { throw error }
+                    return outcome
+                }
+                var outcome = try write.body(writer, resolved)
+                outcome.workspace = resolved
+                return outcome
+            }, trail)
+        }
+    }
+
+    /// The steps of a row call before its row is looked up: a malformed selector or id is a
+    /// 400 whether or not the row exists, so the answer never depends on the row.
+    private func authenticateRow(_ open: OpenRequest, _ credential: Endpoint.Credential, _ scope: RowScope,
+                                 reader: StoreReader, trail: inout Trail) throws -> AccountRequest {
+        let request = try authenticate(open, credential, reader: reader)
+        trail.principal = request.principal
+        if request.principal.apiKey?.mode != .workspace { _ = try WorkspaceResolver.explicitSelection(request.selector) }
+        _ = try request.pathID(scope.parameter)
+        try checkBodyType(open.http)
+        return request
+    }
+
+    /// The row's workspace, resolved with the row rule and gated.
+    private static func resolveRow(_ scope: RowScope, _ request: AccountRequest, reader: StoreReader,
+                                   services: Services) throws -> ResolvedWorkspace {
+        let id = try request.pathID(scope.parameter)
+        guard let workspaceID = try scope.workspaceOf(reader, id) else { throw APIError.notFound }
+        let resolved = try WorkspaceResolver.resolveRow(
+            principal: request.principal, rowWorkspaceID: workspaceID, selector: request.selector,
+            needs: scope.permission, lookup: StoreTenancyLookup(reader: reader))
+        try FeatureGate.requireKeysAllowed(for: request.principal, in: [resolved], services: services, reader: reader)
+        return resolved
+    }
+
+    /// Errors after which a row's declared alternative (`RowWrite.otherwise`) is tried.
+    private static func deniesRow(_ error: any Error) -> Bool {
+        switch error {
+        case ResolutionFailure.notFound, ResolutionFailure.permissionDenied, ResolutionFailure.crossTenant:
+            return true
+        case let error as APIError:
+            return error.code == .notFound
+        default:
+            return false
+        }
+    }
+
+    private func requireKeysAllowed(_ principal: Principal, in workspaces: [ResolvedWorkspace],
+                                    reader: StoreReader) throws {
+        try FeatureGate.requireKeysAllowed(for: principal, in: workspaces, services: services, reader: reader)
+    }
+
+    private func requireKeysAllowed(forAccount request: AccountRequest, reader: StoreReader) throws {
+        try FeatureGate.requireKeysAllowedSomewhere(for: request.principal, services: services, reader: reader)
+    }
+
+    private func checkBodyType(_ http: HTTPRequest) throws {
+        if !http.body.isEmpty { try RequestBody.checkContentType(http) }
+    }
+
+    // MARK: Answers
+
+    /// What every answer carries once the work is done: the workspace's request count,
     /// `X-Workspace-ID` on a success, and the access log's tenant fields.
-    private func finish(_ response: inout HTTPResponse, principal: Principal?, workspace: ResolvedWorkspace?) {
-        if let workspace {
+    private func finish(_ response: inout HTTPResponse, trail: Trail) {
+        if let workspace = trail.workspace {
             services.requestCounts.record(workspaceID: workspace.workspaceID)
             if response.status < 400 { response.headers.append(("X-Workspace-ID", String(workspace.workspaceID))) }
         }
         if services.configuration.accessLog {
-            response.logFields = Self.logFields(principal: principal, workspace: workspace)
+            response.logFields = Self.logFields(principal: trail.principal, workspace: trail.workspace)
         }
-    }
-
-    /// What every handler but a reading one runs behind: for an open endpoint the body's
-    /// content type only, otherwise authentication and resolution in one read snapshot.
-    private func admit(_ api: inout APIRequest) throws {
-        guard endpoint.access != .open else {
-            if !api.http.body.isEmpty { try RequestBody.checkContentType(api.http) }
-            return
-        }
-        try services.store.read { reader in try prepare(&api, reader: reader) }
-    }
-
-    /// Authentication, the session-only check, and resolution, inside the caller's snapshot.
-    private func prepare(_ api: inout APIRequest, reader: StoreReader) throws {
-        let (principal, keyRow) = try services.authenticator.authenticate(api.http, reader: reader, now: api.now)
-        api.principal = principal
-        api.keyRow = keyRow
-        if endpoint.access == .session && !principal.isSession { throw APIError.sessionRequired }
-        if let malformed = api.query.malformedName, malformed != "workspace_id", malformed != "workspaces" {
-            throw APIError.invalidParameter(malformed)
-        }
-        let lookup = StoreTenancyLookup(reader: reader)
-        let requireWorkspace = services.configuration.requireWorkspace
-        switch endpoint.scope {
-        case .none:
-            break
-        case .row:
-            // The workspace comes from the row, but a malformed selector is a 400 before any
-            // row is looked up, so the answer never depends on whether the row exists.
-            if principal.apiKey?.mode != .workspace { _ = try WorkspaceResolver.explicitSelection(api.selector) }
-        case .selected(let permission):
-            api.workspace = try WorkspaceResolver.resolve(
-                principal: principal, selector: api.selector, requireWorkspace: requireWorkspace, needs: permission,
-                lookup: lookup)
-        case .path(let parameter, let permission):
-            api.workspace = try WorkspaceResolver.resolvePath(
-                principal: principal, pathValue: api.context.parameter(parameter) ?? "", selector: api.selector,
-                needs: permission, lookup: lookup)
-        case .selectedOrFanOut(let permission):
-            if let all = try WorkspaceResolver.resolveFanOut(
-                principal: principal, selector: api.selector, needs: permission, lookup: lookup) {
-                api.fanOut = all
-            } else {
-                api.workspace = try WorkspaceResolver.resolve(
-                    principal: principal, selector: api.selector, requireWorkspace: requireWorkspace,
-                    needs: permission, lookup: lookup)
-            }
-        }
-        if principal.apiKey != nil {
-            for workspace in api.fanOut ?? api.workspace.map({ [$0] }) ?? [] {
-                try FeatureGate.requireKeysAllowed(in: workspace.workspaceID, services: services, reader: reader)
-            }
-        }
-        if !api.http.body.isEmpty { try RequestBody.checkContentType(api.http) }
     }
 
     /// The contract's envelope for any error a handler or the pipeline threw.
@@ -155,8 +292,8 @@ struct EndpointResponder: HTTPHandler {
             apiError = .internalError
         }
         var response = HTTPResponse(status: apiError.status, headers: apiError.headers)
-        response.body = ErrorEnvelope.body(code: apiError.code, message: apiError.message,
-                                           requestID: requestID, details: apiError.details)
+        response.body = ErrorEnvelope.body(code: apiError.code, message: apiError.message, requestID: requestID,
+                                           details: apiError.details)
         return response
     }
 
@@ -169,8 +306,6 @@ struct EndpointResponder: HTTPHandler {
         return Array(text.utf8)
     }
 }
-
-extension Endpoint.Access: Equatable {}
 
 /// Unexpected errors go to standard error with the request id, never to the client.
 enum ErrorLog {

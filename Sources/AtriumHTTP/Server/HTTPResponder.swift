@@ -6,7 +6,7 @@ import Synchronization
 /// It exists so that a worker need not sit blocked while something else finishes the
 /// request: the handler keeps the responder, returns, and whoever finishes calls
 /// `respond` once. The first answer wins and later ones are ignored. A responder dropped
-/// without an answer answers `500 INTERNAL_ERROR` itself, so a forgotten path can never
+/// without an answer answers `500 INTERNAL` itself, so a forgotten path can never
 /// leave a client waiting on a connection that is marked busy for ever.
 public final class HTTPResponder: Sendable {
     private let loop: EventLoop
