@@ -15,7 +15,7 @@ enum OperationsEndpoints {
             Endpoint(.get, "/readyz", access: .open,
                      documentation: .init("Readiness: the store answers", errors: ["UNAVAILABLE"],
                                           operationID: "readyz", response: .ref("Status"))) { request in
-                guard request.services.store.database.isHealthy else { throw APIError.unavailable }
+                guard request.services.store.isHealthy else { throw APIError.unavailable }
                 return HTTPResponse(status: 200, body: okBody)
             },
         ]
