@@ -21,6 +21,9 @@ public struct SQLiteConfiguration: Sendable {
     /// Group commit: at most this many writes share one transaction.
     /// 1 gives one transaction (and one fsync) per write, for benchmarks.
     public var maxBatchSize: Int = 256
+    /// `PRAGMA max_page_count` of the writer: past it a write fails with `SQLITE_FULL`, as on a
+    /// full disk. nil = SQLite's default (no practical limit). For tests of the full-disk path.
+    public var maxPageCount: Int?
 
     public init(path: String) {
         self.path = path

@@ -26,6 +26,8 @@ extension SQLiteConnection {
             "PRAGMA foreign_keys=ON; PRAGMA synchronous=\(configuration.synchronous.rawValue)")
         if role == .reader {
             try connection.execute("PRAGMA query_only=ON")
+        } else if let pages = configuration.maxPageCount {
+            _ = try connection.scalarText("PRAGMA max_page_count=\(max(1, pages))")
         }
         return connection
     }

@@ -33,8 +33,12 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
     /// True for a FOREIGN KEY violation (a reference to a missing row).
     public var isForeignKeyViolation: Bool { code == SQLiteError.constraintForeignKey }
 
-    /// True when the database stayed locked by another connection past the busy timeout.
-    public var isBusy: Bool { primaryCode == SQLITE_BUSY }
+    /// True when the database stayed locked by another connection past the busy timeout
+    /// (`SQLITE_BUSY`), or a table by another statement of a shared cache (`SQLITE_LOCKED`).
+    public var isBusy: Bool { primaryCode == SQLITE_BUSY || primaryCode == SQLITE_LOCKED }
+
+    /// True when the disk (or `PRAGMA max_page_count`) left no room for the write (`SQLITE_FULL`).
+    public var isFull: Bool { primaryCode == SQLITE_FULL }
 
     public var description: String {
         var text = "SQLite error \(code)"

@@ -185,40 +185,58 @@ final class WriterQueue: @unchecked Sendable {
     }
 
     /// Runs one batch: one transaction, a savepoint per job, one COMMIT.
+    ///
+    /// Some errors (`SQLITE_FULL`, an I/O error) make SQLite roll the whole transaction back,
+    /// not just the failing statement: the jobs that had already succeeded in it are then
+    /// undone through no fault of their own, so they run once more in a new transaction
+    /// (before the rest of the batch); only a job undone twice gets the error.
     private func process(_ batch: [any WriteJob]) {
         counters.batches.add(1, ordering: .relaxed)
         counters.writes.add(batch.count, ordering: .relaxed)
         if batch.count > counters.largestBatch.load(ordering: .relaxed) {
             counters.largestBatch.store(batch.count, ordering: .relaxed)
         }
+        var queue = batch
+        var rerun = Set<ObjectIdentifier>()
         // Jobs since the current transaction began: they share its fate.
-        var segmentStart = 0
+        var segment: [any WriteJob] = []
         var inTransaction = false
-        for index in batch.indices {
+        var index = 0
+        while index < queue.count {
+            let job = queue[index]
             if !inTransaction {
                 do {
                     try begin.runToCompletion()
                 } catch {
-                    fail(batch[index...], with: error)
-                    return
+                    fail(queue[index...], with: error)
+                    break
                 }
                 inTransaction = true
-                segmentStart = index
+                segment.removeAll(keepingCapacity: true)
                 connection.commitNotificationRequested = false
             }
-            runInSavepoint(batch[index])
-            if connection.isAutocommit {
-                // An error made SQLite roll the whole transaction back (or a body ended it):
-                // the earlier jobs of this transaction are gone too. Go on in a new one.
-                let error = SQLiteError(
-                    code: SQLITE_ABORT,
-                    message: "the write transaction was rolled back by a failing write in the same batch")
-                fail(batch[segmentStart...index].lazy.filter(\.succeeded), with: error)
-                inTransaction = false
+            index += 1
+            runInSavepoint(job)
+            segment.append(job)
+            guard connection.isAutocommit else { continue }
+            // An error made SQLite roll the whole transaction back (or a body ended it).
+            inTransaction = false
+            let error = SQLiteError(
+                code: SQLITE_ABORT,
+                message: "the write transaction was rolled back by a failing write in the same batch")
+            if job.succeeded { job.fail(error) }
+            var again: [any WriteJob] = []
+            for undone in segment.dropLast() where undone.succeeded {
+                if rerun.insert(ObjectIdentifier(undone)).inserted {
+                    again.append(undone)
+                } else {
+                    undone.fail(error)
+                }
             }
+            queue.insert(contentsOf: again, at: index)
         }
         if inTransaction {
-            commitSegment(batch[segmentStart...])
+            commitSegment(segment[...])
         }
         let failures = batch.reduce(0) { $0 + ($1.succeeded ? 0 : 1) }
         counters.failedWrites.add(failures, ordering: .relaxed)

@@ -1,41 +1,66 @@
 import AtriumSQLite
 import Glibc
-
-/// A failure the domain cares about, raised by the store's queries: the API maps each to a
-/// contract error. Anything else is a `SQLiteError` and becomes a 500.
-public enum StoreError: Error, Sendable, Equatable {
-    /// A unique value (an email, a membership) already exists.
-    case conflict(String)
-    /// The row to change does not exist (or is not visible to the caller).
-    case notFound
-}
+import Synchronization
 
 /// Atrium's database: the only way handlers reach data. It exposes narrow read and write
 /// scopes (`StoreReader`, `StoreWriter`) whose methods hold all the SQL, so a second backend
-/// can later implement the same scopes.
+/// can later implement the same scopes, and a store-level surface (commit notifications,
+/// health, statistics, backup) so nothing above it handles a SQLite type.
+///
+/// At its boundary (`read`, `write`) a busy database and a full disk become `StoreError.busy`
+/// and `StoreError.storageFull`; a full disk is also logged, at most once per
+/// `storageFullLogInterval`.
 public final class Store: Sendable {
-    public let database: SQLiteDatabase
+    let database: SQLiteDatabase
     public let path: String
+    private let log: @Sendable (String) -> Void
+    private let storageFull = StorageFullLog()
 
     /// Opens (creating if needed) `<dataDirectory>/atrium.db` and applies migrations.
-    public init(dataDirectory: String, synchronous: SQLiteSynchronous = .full, readerCount: Int = 4,
-                maxBatchSize: Int = 256) throws(SQLiteError) {
-        path = dataDirectory + "/atrium.db"
-        var configuration = SQLiteConfiguration(path: path)
+    /// `log` receives rare operational messages (a full disk), one line each.
+    public init(configuration: StoreConfiguration,
+                log: @escaping @Sendable (String) -> Void = { Store.standardError($0) }) throws(StoreError) {
+        path = configuration.databasePath
+        self.log = log
+        try DataDirectoryCheck.verify(configuration.dataDirectory, databasePath: path)
+        var sqlite = SQLiteConfiguration(path: path)
+        sqlite.synchronous = SQLiteSynchronous(configuration.synchronous)
+        sqlite.readerCount = configuration.readerCount
+        sqlite.maxBatchSize = configuration.maxBatchSize
+        sqlite.maxPageCount = configuration.maxPageCount
+        do {
+            database = try SQLiteDatabase(configuration: sqlite, migrations: EmbeddedMigrations.all)
+        } catch {
+            throw DataDirectoryCheck.openFailure(error, path: path)
+        }
+    }
+
+    /// Opens `<dataDirectory>/atrium.db` with the given settings and the default log.
+    public convenience init(dataDirectory: String, synchronous: StoreSynchronous = .full, readerCount: Int = 4,
+                            maxBatchSize: Int = 256) throws(StoreError) {
+        var configuration = StoreConfiguration(dataDirectory: dataDirectory)
         configuration.synchronous = synchronous
         configuration.readerCount = readerCount
         configuration.maxBatchSize = maxBatchSize
-        database = try SQLiteDatabase(configuration: configuration, migrations: EmbeddedMigrations.all)
+        try self.init(configuration: configuration)
     }
 
     /// Runs `body` on a reader connection inside one snapshot.
     public func read<T: Sendable>(_ body: (StoreReader) throws -> T) throws -> T {
-        try database.read { connection in try body(StoreReader(connection: connection)) }
+        do {
+            return try database.read { connection in try body(StoreReader(connection: connection)) }
+        } catch {
+            throw translated(error)
+        }
     }
 
     /// Runs `body` in the writer's next group commit; returns once it is durable.
     public func write<T: Sendable>(_ body: @escaping @Sendable (StoreWriter) throws -> T) throws -> T {
-        try database.write { connection in try body(StoreWriter(connection: connection)) }
+        do {
+            return try database.write { connection in try body(StoreWriter(connection: connection)) }
+        } catch {
+            throw translated(error)
+        }
     }
 
     /// Runs `body` in the writer's next group commit without waiting for it: `completion`
@@ -44,10 +69,77 @@ public final class Store: Sendable {
         _ body: @escaping @Sendable (StoreWriter) throws -> T,
         completion: @escaping @Sendable (Result<T, any Error>) -> Void
     ) {
-        database.write({ connection in try body(StoreWriter(connection: connection)) }, completion: completion)
+        database.write({ connection in try body(StoreWriter(connection: connection)) }) { [self] result in
+            completion(result.mapError { translated($0) })
+        }
+    }
+
+    /// `observer` runs after each commit of a write that asked for it
+    /// (`StoreWriter.requestCommitNotification`), on the writer thread: signal, don't work.
+    public func onCommit(_ observer: @escaping @Sendable () -> Void) {
+        database.setCommitObserver(observer)
+    }
+
+    /// A cheap readiness check: the writer takes writes and a reader answers.
+    public var isHealthy: Bool { database.isHealthy }
+
+    public var statistics: StoreStatistics {
+        let s = database.statistics
+        return StoreStatistics(commits: s.commits, writes: s.writes, failedWrites: s.failedWrites,
+                               largestBatch: s.largestBatch, commitNanoseconds: s.commitNanoseconds, reads: s.reads,
+                               storageFullWrites: storageFull.count)
     }
 
     public func close() { database.close() }
+
+    /// A busy database and a full disk as store errors; a full disk is counted and logged.
+    private func translated(_ error: any Error) -> any Error {
+        let result = StoreError.translating(error)
+        if case StoreError.storageFull? = result as? StoreError, let line = storageFull.record(now: Clock.seconds()) {
+            log(line)
+        }
+        return result
+    }
+
+    /// The default log: one line on standard error.
+    public static func standardError(_ line: String) {
+        var bytes = Array((line + "\n").utf8)
+        _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+/// Counts writes refused for a full disk and says so at most once per interval, with the
+/// number of refusals since the last message, so a full disk under load cannot flood the log.
+final class StorageFullLog: Sendable {
+    static let interval: Int64 = 10
+    private let state = Mutex<(count: Int, lastLogged: Int64?, unlogged: Int)>((0, nil, 0))
+
+    var count: Int { state.withLock { $0.count } }
+
+    /// The message to log for one more refusal at `now` (seconds), or nil while quiet.
+    func record(now: Int64) -> String? {
+        state.withLock { state in
+            state.count += 1
+            state.unlogged += 1
+            if let last = state.lastLogged, now - last < Self.interval { return nil }
+            state.lastLogged = now
+            let refused = state.unlogged
+            state.unlogged = 0
+            return "storage full: the disk holding the data directory has no room left; "
+                + "\(refused) write(s) refused with 503 since the last message; reads still work, "
+                + "writes resume once space is freed"
+        }
+    }
+}
+
+extension SQLiteSynchronous {
+    init(_ mode: StoreSynchronous) {
+        switch mode {
+        case .full: self = .full
+        case .normal: self = .normal
+        case .off: self = .off
+        }
+    }
 }
 
 /// Milliseconds since the epoch, the unit every stored time uses.
@@ -56,5 +148,24 @@ public enum Clock {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec / 1_000_000)
+    }
+
+    static func seconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Int64(spec.tv_sec)
+    }
+}
+
+extension Store {
+    /// A consistent copy of the database of `dataDirectory` at `destination`, safe while a
+    /// server writes to it (SQLite's online backup); the destination is replaced atomically.
+    public static func backup(dataDirectory: String, to destination: String) throws(StoreError) {
+        let source = StoreConfiguration(dataDirectory: dataDirectory).databasePath
+        do {
+            try SQLiteDatabase.backup(from: source, to: destination)
+        } catch {
+            throw StoreError.from(error) ?? .unusable("backup of \(source) to \(destination) failed: \(error.message)")
+        }
     }
 }

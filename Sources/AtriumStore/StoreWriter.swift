@@ -194,3 +194,11 @@ extension StoreWriter {
         return connection.changes == 1
     }
 }
+
+extension StoreWriter {
+    /// Asks for the store's commit observer (`Store.onCommit`) to run once this write's
+    /// transaction is durable; writing an outbox event does it already.
+    public func requestCommitNotification() {
+        connection.requestCommitNotification()
+    }
+}

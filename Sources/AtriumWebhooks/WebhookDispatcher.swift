@@ -51,7 +51,7 @@ public final class WebhookDispatcher: Sendable {
     /// Starts the dispatcher and its workers, and asks the store to wake it after every
     /// commit that wrote an event.
     public func start() {
-        store.database.setCommitObserver { [weak self] in self?.wake() }
+        store.onCommit { [weak self] in self?.wake() }
         for index in 0..<max(1, configuration.concurrency) {
             spawnThread(name: "atrium-hook-\(index)") { [self] in workerLoop() }
         }

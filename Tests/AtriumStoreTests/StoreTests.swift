@@ -1,5 +1,5 @@
+@testable import AtriumStore
 import AtriumSQLite
-import AtriumStore
 import Foundation
 import Testing
 

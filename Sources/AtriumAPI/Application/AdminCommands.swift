@@ -1,5 +1,4 @@
 import AtriumAuth
-import AtriumSQLite
 import AtriumStore
 
 /// The administration subcommands: they open the same store as the server (safe while it
@@ -32,7 +31,7 @@ public enum AdminCommands {
             Console.out("migrations applied to \(store.path)")
         case ("backup", nil):
             guard positional.count == 1 else { throw ConfigurationError("usage: atrium backup <file>") }
-            try SQLiteDatabase.backup(from: configuration.dataDirectory + "/atrium.db", to: positional[0])
+            try Store.backup(dataDirectory: configuration.dataDirectory, to: positional[0])
             Console.out("backup written to \(positional[0])")
         case ("user", "create"):
             guard let rawEmail = own["email"], let email = AuthEndpoints.normalizedEmail(rawEmail),

@@ -21,8 +21,11 @@ public final class AtriumApplication: Sendable {
         let secret = try configuration.jwtSecret
             ?? SecretFile.loadOrCreate(path: configuration.dataDirectory + "/jwt-secret")
         let keys = JWTKeySet(current: Array(secret.utf8), previous: configuration.jwtPreviousSecret.map { Array($0.utf8) })
-        let store = try Store(dataDirectory: configuration.dataDirectory, synchronous: configuration.synchronous,
-                              readerCount: configuration.readerCount, maxBatchSize: configuration.maxCommitBatch)
+        var storage = StoreConfiguration(dataDirectory: configuration.dataDirectory)
+        storage.synchronous = configuration.synchronous
+        storage.readerCount = configuration.readerCount
+        storage.maxBatchSize = configuration.maxCommitBatch
+        let store = try Store(configuration: storage, log: { OperationsLog.error($0) })
         let plans = try configuration.plansFile.map { path throws(ConfigurationError) in try PlanCatalog.load(path: path) }
             ?? PlanCatalog.fromFlags(configuration)
         let services = try Services(configuration: configuration, store: store, jwtKeys: keys, plans: plans)
@@ -114,7 +117,7 @@ enum MetricsText {
 
     static func render(services: Services) -> String {
         var out = httpMetrics.withLock { $0?.render() } ?? ""
-        let stats = services.store.database.statistics
+        let stats = services.store.statistics
         out += "# HELP atrium_store_commits_total Write transactions committed (group commits).\n"
         out += "# TYPE atrium_store_commits_total counter\n"
         out += "atrium_store_commits_total \(stats.commits)\n"
@@ -133,6 +136,9 @@ enum MetricsText {
         out += "# HELP atrium_store_largest_batch Largest group commit so far.\n"
         out += "# TYPE atrium_store_largest_batch gauge\n"
         out += "atrium_store_largest_batch \(stats.largestBatch)\n"
+        out += "# HELP atrium_store_storage_full_total Writes refused because the disk was full.\n"
+        out += "# TYPE atrium_store_storage_full_total counter\n"
+        out += "atrium_store_storage_full_total \(stats.storageFullWrites)\n"
         out += services.webhooks.metrics.render()
         return out
     }

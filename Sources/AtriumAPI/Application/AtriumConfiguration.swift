@@ -1,5 +1,5 @@
 import AtriumHTTP
-import AtriumSQLite
+import AtriumStore
 
 /// Every setting of the server (server.md "Process, configuration, tooling"), with its
 /// default. Loaded from flags and `ATRIUM_*` variables by `ConfigurationLoader`.
@@ -43,7 +43,7 @@ public struct AtriumConfiguration: Sendable {
     public var loginFailuresPerAccount = 10
     public var loginFailuresPerAddress = 50
     public var loginWindowSeconds: Int64 = 900
-    public var synchronous: SQLiteSynchronous = .full
+    public var synchronous: StoreSynchronous = .full
     public var readerCount = 8
     /// Threads for read-only endpoints (default: one per core).
     public var readWorkers = max(1, Int(System.coreCount))

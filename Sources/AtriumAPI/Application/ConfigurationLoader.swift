@@ -1,4 +1,4 @@
-import AtriumSQLite
+import AtriumStore
 import Glibc
 
 /// A setting that could not be taken: start-up stops with this message and a non-zero exit.
@@ -51,7 +51,7 @@ public enum ConfigurationLoader {
         ("login-failures-per-account", { c, v throws(ConfigurationError) in c.loginFailuresPerAccount = try integer(v, "login-failures-per-account", 1...1_000_000) }),
         ("login-failures-per-address", { c, v throws(ConfigurationError) in c.loginFailuresPerAddress = try integer(v, "login-failures-per-address", 1...1_000_000) }),
         ("synchronous", { c, v throws(ConfigurationError) in
-            guard let mode = SQLiteSynchronous(rawValue: v.uppercased()) else { throw ConfigurationError("--synchronous must be full, normal or off") }
+            guard let mode = StoreSynchronous(rawValue: v.lowercased()) else { throw ConfigurationError("--synchronous must be full, normal or off") }
             c.synchronous = mode
         }),
         ("readers", { c, v throws(ConfigurationError) in c.readerCount = try integer(v, "readers", 1...256) }),

@@ -32,7 +32,7 @@ enum OperationsEndpoints {
     }
 
     static func readiness(_ request: OpenRequest) throws -> HTTPResponse {
-        guard request.services.store.database.isHealthy else { throw APIError.unavailable }
+        guard request.services.store.isHealthy else { throw APIError.unavailable }
         return HTTPResponse(status: 200, body: okBody)
     }
 }

@@ -1,7 +1,6 @@
 import AtriumAuth
 import AtriumHTTP
 import AtriumJSON
-import AtriumSQLite
 import AtriumStore
 
 /// Runs one endpoint for one request: its admission (authentication, the session-only check,
@@ -285,8 +284,10 @@ struct EndpointResponder: HTTPHandler {
             apiError = APIError(failure)
         case StoreError.notFound:
             apiError = .notFound
-        case let sqlite as SQLiteError where sqlite.isBusy:
-            apiError = .unavailable
+        case StoreError.busy:
+            apiError = .storeBusy
+        case StoreError.storageFull:
+            apiError = .storageFull
         default:
             ErrorLog.write(requestID: requestID, error: error)
             apiError = .internalError

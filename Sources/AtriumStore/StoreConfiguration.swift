@@ -1,0 +1,51 @@
+/// How hard the store syncs to disk at each commit.
+///
+/// `full` (the default) makes an acknowledged write survive power loss; `normal` survives a
+/// process crash only; `off` is for benchmarks. The store's own type, so configuration code
+/// above it never names the SQLite layer.
+public enum StoreSynchronous: String, Sendable, CaseIterable {
+    case full, normal, off
+}
+
+/// Everything `Store` needs to open a data directory, so command-line flags map onto it
+/// field by field.
+public struct StoreConfiguration: Sendable {
+    /// The directory holding `atrium.db` (created when missing).
+    public var dataDirectory: String
+    public var synchronous: StoreSynchronous = .full
+    /// Reader connections in the pool.
+    public var readerCount = 4
+    /// Group commit: at most this many writes share one transaction.
+    public var maxBatchSize = 256
+    /// A cap on the database's size in pages, past which writes fail as on a full disk. nil =
+    /// none. Only for tests of the full-disk path where a small file system cannot be mounted.
+    public var maxPageCount: Int?
+
+    public init(dataDirectory: String) {
+        self.dataDirectory = dataDirectory
+    }
+
+    /// The database file inside the data directory.
+    public var databasePath: String { dataDirectory + "/atrium.db" }
+}
+
+/// Counters of the store's work since it opened, for `/metrics`.
+///
+/// `commits` below `writes` is group commit at work: each commit (one fsync) made several
+/// writes durable. `commitNanoseconds / commits` is the average cost of one COMMIT.
+public struct StoreStatistics: Sendable, Equatable {
+    /// Transactions that committed.
+    public var commits: Int
+    /// Write scopes run, whatever their outcome.
+    public var writes: Int
+    /// Write scopes that ended with an error (their own, or their batch's).
+    public var failedWrites: Int
+    /// The most writes one group commit carried.
+    public var largestBatch: Int
+    /// Total time spent in COMMIT (mostly the fsync), in nanoseconds.
+    public var commitNanoseconds: UInt64
+    /// Read scopes run.
+    public var reads: Int
+    /// Writes refused because the disk was full.
+    public var storageFullWrites: Int
+}

@@ -1,0 +1,54 @@
+import AtriumStore
+import Foundation
+import Synchronization
+import Testing
+
+/// The store's boundary: SQLite's busy and full failures come out as `StoreError`s, and the
+/// store-level surface (health, statistics, commit notifications) works without SQLite types.
+@Suite struct StoreBoundaryTests {
+    private func directory() throws -> String {
+        let path = NSTemporaryDirectory() + "atrium-boundary-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test("a write that does not fit is StoreError.storageFull, counted and logged once; reads go on")
+    func storageFull() throws {
+        var configuration = StoreConfiguration(dataDirectory: try directory())
+        configuration.synchronous = .normal
+        configuration.readerCount = 1
+        configuration.maxPageCount = 60
+        let lines = Mutex<[String]>([])
+        let store = try Store(configuration: configuration, log: { line in lines.withLock { $0.append(line) } })
+        defer { store.close() }
+        let user = try store.write { writer in
+            try writer.createUser(email: "a@example.com", name: "A", passwordHash: "h", now: 1)
+        }
+        let large = String(repeating: "n", count: 300_000)
+        for _ in 0..<3 {
+            #expect(throws: StoreError.storageFull) {
+                try store.write { writer in
+                    try writer.setUserName(userID: user.id, name: large, now: 2)
+                }
+            }
+        }
+        #expect(try store.read { try $0.user(id: user.id)?.name } == "A")
+        #expect(store.statistics.storageFullWrites == 3)
+        let logged = lines.withLock { $0 }
+        #expect(logged.count == 1, "\(logged)")
+        #expect(logged.first?.contains("storage full") == true)
+        #expect(store.isHealthy)
+    }
+
+    @Test("commit notifications reach the observer after a write that asked for one")
+    func commitNotification() throws {
+        let store = try Store(dataDirectory: try directory(), synchronous: .normal, readerCount: 1)
+        defer { store.close() }
+        let told = Atomic<Int>(0)
+        store.onCommit { told.add(1, ordering: .relaxed) }
+        let before = store.statistics.commits
+        try store.write { writer in writer.requestCommitNotification() }
+        #expect(told.load(ordering: .relaxed) == 1)
+        #expect(store.statistics.commits == before + 1)
+    }
+}
