@@ -132,8 +132,10 @@ extension StoreWriter {
             """, [.text(reason), .integer(id)])
     }
 
-    /// Forgets up to `limit` events older than `before` that every active endpoint is past,
-    /// and up to `limit` finished attempts older than `before`; returns how many rows went.
+    /// Forgets up to `limit` events older than `before` that every active endpoint is past and
+    /// no pending retry still needs (in id order, so the events kept are always one unbroken
+    /// range: `GET /v1/events` can tell a lost position by the first id kept), and up to `limit`
+    /// finished attempts older than `before`; returns how many rows went.
     /// Ids grow with time, so the oldest rows sit at the start of each primary key and no time
     /// index is needed (callers repeat until it is < limit).
     public func purgeEvents(before: Int64, limit: Int) throws(SQLiteError) -> Int {
@@ -143,7 +145,9 @@ extension StoreWriter {
         guard case .integer(let position) = rows.first?.first else { return 0 }
         try connection.run("""
             DELETE FROM outbox WHERE id IN
-              (SELECT id FROM outbox WHERE id <= ? AND created_at < ? ORDER BY id LIMIT ?)
+              (SELECT id FROM outbox WHERE id <= ? AND created_at < ?
+                 AND id < COALESCE((SELECT MIN(event_id) FROM webhook_deliveries WHERE status = 'pending'), 9e18)
+               ORDER BY id LIMIT ?)
             """, [.integer(position), .integer(before), .integer(Int64(limit))])
         var removed = connection.changes
         try connection.run("""

@@ -7,8 +7,12 @@ public struct DispatcherConfiguration: Sendable {
     public var retrySchedule = RetrySchedule()
     /// Outbox events routed per transaction.
     public var routeBatchSize = 500
-    /// Routed events and finished attempts are forgotten after this long.
+    /// Events and finished attempts are forgotten after this long (`--event-retention`), once
+    /// every active endpoint is past them and no pending retry still reads them.
     public var retentionMilliseconds: Int64 = 7 * 24 * 3_600_000
+
+    /// How often the purge runs: hourly, or more often for a short retention.
+    public var purgeIntervalMilliseconds: Int64 { max(1000, min(3_600_000, retentionMilliseconds / 2)) }
 
     public init() {}
 }

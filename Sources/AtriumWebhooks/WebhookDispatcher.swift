@@ -158,6 +158,7 @@ public final class WebhookDispatcher: Sendable {
                     if signals.eventsWaiting || discoverNow {
                         wait = min(wait, max(0, schedule.lastDiscovery + Self.discoveryInterval - now()))
                     }
+                    wait = min(wait, max(0, lastPurge + configuration.purgeIntervalMilliseconds - now()))
                     if wait > 0 { dispatcherMonitor.wait(milliseconds: wait) }
                 }
                 let taken = signals.completions
@@ -198,7 +199,7 @@ public final class WebhookDispatcher: Sendable {
                     try saveCursors(&schedule)
                     schedule.lastCursorSave = time
                 }
-                if time - lastPurge >= 3_600_000 {
+                if time - lastPurge >= configuration.purgeIntervalMilliseconds {
                     lastPurge = time
                     let cutoff = time - configuration.retentionMilliseconds
                     // In slices, so the writer is never held for long.

@@ -57,6 +57,7 @@ public final class AtriumApplication: Sendable {
             + AuthEndpoints.all() + MeEndpoints.all() + APIKeyEndpoints.all() + WorkspaceEndpoints.all()
             + WorkspaceKeyEndpoints.all() + RecordEndpoints.all()
             + MemberEndpoints.all() + InvitationEndpoints.all() + AccountEndpoints.all() + WebhookEndpoints.all()
+            + EventEndpoints.all()
         // The document describes every endpoint, itself included; built once, served as bytes.
         let document = OpenAPIDocument.build(endpoints + [OperationsEndpoints.openAPI(document: [])])
         return endpoints + [OperationsEndpoints.openAPI(document: document)]

@@ -25,6 +25,8 @@ public struct AtriumConfiguration: Sendable {
     public var webhookTimeoutSeconds = 15
     /// The first retry delay; the later ones keep their ratio to it (docs/webhooks.md).
     public var webhookRetryBaseMilliseconds: Int64 = 5_000
+    /// Events older than this are purged (once no webhook delivery still needs them).
+    public var eventRetentionSeconds: Int64 = 7 * 86400
     public var webhookConcurrency = 16
     public var webhookEndpointConcurrency = 4
     /// Extra CA certificates (PEM) trusted for HTTPS receivers.

@@ -35,6 +35,9 @@ public enum ConfigurationLoader {
         ("webhook-allow-private", { c, v throws(ConfigurationError) in c.webhookAllowPrivate = try boolean(v, "webhook-allow-private") }),
         ("webhook-timeout", { c, v throws(ConfigurationError) in c.webhookTimeoutSeconds = try integer(v, "webhook-timeout", 1...300) }),
         ("webhook-retry-base-ms", { c, v throws(ConfigurationError) in c.webhookRetryBaseMilliseconds = Int64(try integer(v, "webhook-retry-base-ms", 1...3_600_000)) }),
+        ("event-retention", { c, v throws(ConfigurationError) in
+            c.eventRetentionSeconds = Int64(try integer(v, "event-retention", 1...(366 * 86400)))
+        }),
         ("webhook-concurrency", { c, v throws(ConfigurationError) in c.webhookConcurrency = try integer(v, "webhook-concurrency", 1...1024) }),
         ("webhook-endpoint-concurrency", { c, v throws(ConfigurationError) in c.webhookEndpointConcurrency = try integer(v, "webhook-endpoint-concurrency", 1...64) }),
         ("webhook-ca-file", { c, v throws(ConfigurationError) in c.webhookCAFile = try nonEmpty(v, "webhook-ca-file") }),

@@ -50,6 +50,7 @@ public final class Services: Sendable {
         dispatch.concurrency = configuration.webhookConcurrency
         dispatch.perEndpointConcurrency = configuration.webhookEndpointConcurrency
         dispatch.retrySchedule = RetrySchedule(firstDelayMilliseconds: configuration.webhookRetryBaseMilliseconds)
+        dispatch.retentionMilliseconds = configuration.eventRetentionSeconds * 1000
         webhooks = WebhookDispatcher(store: store, client: client, configuration: dispatch)
     }
 }

@@ -121,6 +121,10 @@ enum Components {
             ("duration_ms", .nullable(.integer(minimum: 0))), ("created_at", .timestamp),
             ("next_attempt_at", nullableTime),
         ])),
+        ("Event", .record([
+            ("id", .string(pattern: "^evt_[0-9]+$")), ("type", .string(values: eventTypes)), ("workspace_id", .id),
+            ("created_at", .timestamp), ("data", .anyObject),
+        ])),
         ("Status", .record([("status", .string(values: ["ok"]))])),
         ("Error", errorEnvelope(codes: nil)),
     ]
