@@ -1,4 +1,6 @@
 import AtriumSQLite
+// Rows carry AtriumModel's enums; re-exported so users of the store see them with it.
+@_exported import AtriumModel
 import Glibc
 import Synchronization
 

@@ -77,7 +77,7 @@ public enum AdminCommands {
                     throw ConfigurationError("\(email) is not a member of workspace \(workspaceID)")
                 }
                 return try writer.createAPIKey(
-                    userID: user.id, mode: mode.rawValue, workspaceID: mode == .workspace ? workspaceID : nil, name: name,
+                    userID: user.id, mode: mode, workspaceID: mode == .workspace ? workspaceID : nil, name: name,
                     prefix: APIKeySecret.displayPrefix(secret), secretHash: APIKeySecret.hash(secret), permissions: nil,
                     expiresAt: nil, allowList: mode == .scoped ? [workspaceID].compactMap { $0 } : [], now: now)
             }

@@ -6,13 +6,13 @@ enum FeatureGate {
     /// A request made with an API key into a workspace whose owner's plan lacks `api_keys`
     /// is `403 FEATURE_UNAVAILABLE`. Skipped entirely when every plan has the feature.
     static func requireKeysAllowed(in workspaceID: Int64, services: Services, reader: StoreReader) throws {
-        try require("api_keys", in: workspaceID, services: services, reader: reader)
+        try require(.apiKeys, in: workspaceID, services: services, reader: reader)
     }
 
-    static func require(_ feature: String, in workspaceID: Int64, services: Services, reader: StoreReader) throws {
+    static func require(_ feature: PlanFeature, in workspaceID: Int64, services: Services, reader: StoreReader) throws {
         guard !services.plans.everyPlanHas(feature) else { return }
         let plan = services.plans.plan(named: try reader.ownerPlan(workspaceID: workspaceID)?.plan)
-        guard plan.features.contains(feature) else { throw APIError.featureUnavailable(feature) }
+        guard plan.features.contains(feature) else { throw APIError.featureUnavailable(feature.rawValue) }
     }
 
     /// The plan that governs a workspace: its owner's.
