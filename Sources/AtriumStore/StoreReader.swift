@@ -61,7 +61,9 @@ public struct StoreReader {
         try statement.bind(userID, at: 1)
         defer { statement.reset() }
         var result: [(workspaceID: Int64, role: Role)] = []
-        while try statement.step() { result.append((statement.int64(0), try Self.decode(statement.string(1), "members.role"))) }
+        while try statement.step() {
+            result.append((statement.int64(0), try Self.decode(statement.string(1), "members.role")))
+        }
         return result
     }
 
@@ -195,7 +197,8 @@ public struct StoreReader {
         where T.RawValue == String
     {
         guard let text, let value = T(rawValue: text) else {
-            throw StoreError.corrupt("\(column) holds \(text.map { "'\($0)'" } ?? "NULL"), which this release does not know")
+            let shown = text.map { "'\($0)'" } ?? "NULL"
+            throw StoreError.corrupt("\(column) holds \(shown), which this release does not know")
         }
         return value
     }

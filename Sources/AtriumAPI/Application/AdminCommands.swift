@@ -54,6 +54,15 @@ public enum AdminCommands {
             guard let email = own["email"].map({ $0.trimmingSpaces.lowercased() }), let plan = own["plan"], !plan.isEmpty else {
                 throw ConfigurationError("user set-plan needs --email and --plan")
             }
+            // The same plans as `serve` (--plans-file / ATRIUM_PLANS_FILE): a name the server
+            // does not define would silently put the user on the default plan.
+            let catalog = try configuration.plansFile.map { path throws(ConfigurationError) in
+                try PlanCatalog.load(path: path)
+            } ?? PlanCatalog.fromFlags(configuration)
+            guard catalog.plans[plan] != nil else {
+                let defined = catalog.plans.keys.sorted().joined(separator: ", ")
+                throw ConfigurationError("unknown plan '\(plan)'; the defined plans are: \(defined)")
+            }
             let store = try open(configuration)
             defer { store.close() }
             let changed = try store.write { writer in try writer.setPlan(email: email, plan: plan) }

@@ -51,7 +51,12 @@ enum APIKeyEndpoints {
                 body.addProblem("mode", "cannot be changed: this key is \(modeFixed.rawValue)")
             }
         }
-        if modeFixed == nil {
+        // `mode` omitted means `full`; `workspace_ids` then needs it named (api.md §5).
+        let modeOmitted = modeFixed == nil && !body.has("mode")
+        if modeOmitted {
+            mode = .full
+            if body.has("workspace_ids") { body.addProblem("mode", "is required with workspace_ids (\"scoped\")") }
+        } else if modeFixed == nil {
             let modeText = body.string("mode", required: true, maxLength: 16)
             if let modeText {
                 if let parsed = APIKeyMode(rawValue: modeText), parsed != .workspace {
@@ -65,7 +70,7 @@ enum APIKeyEndpoints {
         if mode == .scoped, let ids = workspaceIDs, ids.isEmpty {
             body.addProblem("workspace_ids", "must name at least one workspace")
         }
-        if mode == .full, workspaceIDs != nil {
+        if mode == .full, workspaceIDs != nil, !modeOmitted {
             body.addProblem("workspace_ids", "is only for scoped keys")
         }
         let permissionNames = body.stringArray("permissions", required: false, maxCount: 32)
