@@ -23,7 +23,7 @@ public enum AdminCommands {
         }
         let (own, remaining) = try extract(["email", "password", "name", "plan", "mode", "workspace"], from: arguments)
         let (configuration, positional) = try ConfigurationLoader.load(arguments: remaining, environment: environment)
-        try SecretFile.ensureDirectory(configuration.dataDirectory)
+        try Store.checkDataDirectory(configuration.dataDirectory)
         switch (command, subcommand) {
         case ("migrate", nil):
             let store = try open(configuration)
