@@ -21,11 +21,14 @@ let package = Package(
 
         // Layers, bottom to top. Each depends only on what is below it.
         .target(name: "AtriumJSON", swiftSettings: strict),
+        // Plain value enums (roles, key modes, invitation states, plan features) that the
+        // store decodes once and every layer above it shares.
+        .target(name: "AtriumModel", swiftSettings: strict),
         .target(name: "AtriumCrypto", dependencies: ["COpenSSL"], swiftSettings: strict),
         .target(name: "AtriumHTTP", dependencies: ["CAtriumSystem"], swiftSettings: strict),
         .target(name: "AtriumSQLite", dependencies: ["CSQLite"], swiftSettings: strict),
-        .target(name: "AtriumStore", dependencies: ["AtriumSQLite", "AtriumJSON"], swiftSettings: strict),
-        .target(name: "AtriumAuth", dependencies: ["AtriumCrypto", "AtriumJSON"], swiftSettings: strict),
+        .target(name: "AtriumStore", dependencies: ["AtriumSQLite", "AtriumJSON", "AtriumModel"], swiftSettings: strict),
+        .target(name: "AtriumAuth", dependencies: ["AtriumCrypto", "AtriumJSON", "AtriumModel"], swiftSettings: strict),
         .target(
             name: "AtriumAPI",
             dependencies: ["AtriumHTTP", "AtriumStore", "AtriumAuth", "AtriumJSON", "AtriumCrypto", "AtriumWebhooks",

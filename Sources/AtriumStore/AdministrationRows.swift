@@ -3,17 +3,17 @@ public struct InvitationRow: Sendable, Equatable {
     public let id: Int64
     public let workspaceID: Int64
     public let email: String
-    public let role: String
+    public let role: Role
     public let token: String
     /// `pending`, `accepted` or `revoked` as stored; `expired` is derived from `expiresAt`.
-    public let status: String
+    public let status: InvitationStatus
     public let invitedBy: Int64
     public let expiresAt: Int64
     public let createdAt: Int64
 
     /// The status a client sees at `now`.
-    public func visibleStatus(now: Int64) -> String {
-        status == "pending" && expiresAt <= now ? "expired" : status
+    public func visibleStatus(now: Int64) -> InvitationStatus {
+        status == .pending && expiresAt <= now ? .expired : status
     }
 }
 
@@ -24,7 +24,7 @@ public struct MemberRow: Sendable, Equatable {
     public let userID: Int64
     public let email: String
     public let name: String
-    public let role: String
+    public let role: Role
     public let joinedAt: Int64
 }
 

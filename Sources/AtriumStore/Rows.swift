@@ -21,7 +21,7 @@ public struct WorkspaceRow: Sendable, Equatable {
     public let createdAt: Int64
     public let updatedAt: Int64
     /// The viewing user's role, when loaded through a membership.
-    public let role: String?
+    public let role: Role?
 }
 
 /// A login session; its access tokens carry its id.
@@ -36,7 +36,7 @@ public struct SessionRow: Sendable, Equatable {
 public struct APIKeyRow: Sendable, Equatable {
     public let id: Int64
     public let userID: Int64
-    public let mode: String
+    public let mode: APIKeyMode
     public let workspaceID: Int64?
     public let name: String
     public let prefix: String

@@ -1,4 +1,6 @@
 import AtriumSQLite
+// Rows carry AtriumModel's enums; re-exported so users of the store see them with it.
+@_exported import AtriumModel
 import Glibc
 import Synchronization
 
@@ -15,6 +17,8 @@ public final class Store: Sendable {
     public let path: String
     private let log: @Sendable (String) -> Void
     private let storageFull = StorageFullLog()
+    /// Held while the store is open, for a server (`StoreConfiguration.exclusive`).
+    private let lock: DataDirectoryLock?
 
     /// Opens (creating if needed) `<dataDirectory>/atrium.db` and applies migrations.
     /// `log` receives rare operational messages (a full disk), one line each.
@@ -23,6 +27,7 @@ public final class Store: Sendable {
         path = configuration.databasePath
         self.log = log
         try DataDirectoryCheck.verify(configuration.dataDirectory, databasePath: path)
+        lock = configuration.exclusive ? try DataDirectoryLock(directory: configuration.dataDirectory) : nil
         var sqlite = SQLiteConfiguration(path: path)
         sqlite.synchronous = SQLiteSynchronous(configuration.synchronous)
         sqlite.readerCount = configuration.readerCount
@@ -43,6 +48,13 @@ public final class Store: Sendable {
         configuration.readerCount = readerCount
         configuration.maxBatchSize = maxBatchSize
         try self.init(configuration: configuration)
+    }
+
+    /// Checks that `dataDirectory` can hold a store (creating it when missing), without
+    /// opening the database: for start-up, before anything else is written there.
+    public static func checkDataDirectory(_ dataDirectory: String) throws(StoreError) {
+        let configuration = StoreConfiguration(dataDirectory: dataDirectory)
+        try DataDirectoryCheck.verify(dataDirectory, databasePath: configuration.databasePath)
     }
 
     /// Runs `body` on a reader connection inside one snapshot.

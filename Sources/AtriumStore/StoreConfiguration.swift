@@ -20,6 +20,9 @@ public struct StoreConfiguration: Sendable {
     /// A cap on the database's size in pages, past which writes fail as on a full disk. nil =
     /// none. Only for tests of the full-disk path where a small file system cannot be mounted.
     public var maxPageCount: Int?
+    /// Take the data directory's lock (`atrium serve`): a second process asking for it is
+    /// refused with `StoreError.unusable`. Admin commands leave it off.
+    public var exclusive = false
 
     public init(dataDirectory: String) {
         self.dataDirectory = dataDirectory

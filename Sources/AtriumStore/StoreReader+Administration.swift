@@ -4,31 +4,32 @@ extension StoreReader {
     static let invitationColumns =
         "id, workspace_id, email, role, token, status, invited_by, expires_at, created_at"
 
-    static func invitation(_ s: SQLiteStatement) -> InvitationRow {
-        InvitationRow(id: s.int64(0), workspaceID: s.int64(1), email: s.string(2) ?? "", role: s.string(3) ?? "viewer",
-                      token: s.string(4) ?? "", status: s.string(5) ?? "revoked", invitedBy: s.int64(6),
+    static func invitation(_ s: SQLiteStatement) throws(StoreError) -> InvitationRow {
+        InvitationRow(id: s.int64(0), workspaceID: s.int64(1), email: s.string(2) ?? "",
+                      role: try decode(s.string(3), "invitations.role"), token: s.string(4) ?? "",
+                      status: try decode(s.string(5), "invitations.status"), invitedBy: s.int64(6),
                       expiresAt: s.int64(7), createdAt: s.int64(8))
     }
 
-    private func invitations(_ sql: String, _ arguments: [SQLiteValue]) throws(SQLiteError) -> [InvitationRow] {
+    private func invitations(_ sql: String, _ arguments: [SQLiteValue]) throws -> [InvitationRow] {
         let statement = try connection.prepare(sql)
         defer { statement.reset() }
         try statement.bind(arguments)
         var rows: [InvitationRow] = []
-        while try statement.step() { rows.append(Self.invitation(statement)) }
+        while try statement.step() { rows.append(try Self.invitation(statement)) }
         return rows
     }
 
-    public func invitation(id: Int64) throws(SQLiteError) -> InvitationRow? {
+    public func invitation(id: Int64) throws -> InvitationRow? {
         try invitations("SELECT \(Self.invitationColumns) FROM invitations WHERE id = ?", [.integer(id)]).first
     }
 
-    public func invitation(token: String) throws(SQLiteError) -> InvitationRow? {
+    public func invitation(token: String) throws -> InvitationRow? {
         try invitations("SELECT \(Self.invitationColumns) FROM invitations WHERE token = ?", [.text(token)]).first
     }
 
     /// Pending, unexpired invitations addressed to `email`, newest first.
-    public func pendingInvitations(email: String, now: Int64) throws(SQLiteError) -> [InvitationRow] {
+    public func pendingInvitations(email: String, now: Int64) throws -> [InvitationRow] {
         try invitations("""
             SELECT \(Self.invitationColumns) FROM invitations
             WHERE email = ? AND status = 'pending' AND expires_at > ? ORDER BY id DESC
@@ -36,7 +37,7 @@ extension StoreReader {
     }
 
     /// A pending, unexpired invitation of `email` into `workspaceID`, if any.
-    public func pendingInvitation(workspaceID: Int64, email: String, now: Int64) throws(SQLiteError) -> InvitationRow? {
+    public func pendingInvitation(workspaceID: Int64, email: String, now: Int64) throws -> InvitationRow? {
         try invitations("""
             SELECT \(Self.invitationColumns) FROM invitations
             WHERE workspace_id = ? AND status = 'pending' AND email = ? AND expires_at > ?
@@ -53,37 +54,37 @@ extension StoreReader {
 
     static let memberColumns = "m.id, m.workspace_id, m.user_id, u.email, u.name, m.role, m.joined_at"
 
-    static func member(_ s: SQLiteStatement) -> MemberRow {
+    static func member(_ s: SQLiteStatement) throws(StoreError) -> MemberRow {
         MemberRow(id: s.int64(0), workspaceID: s.int64(1), userID: s.int64(2), email: s.string(3) ?? "",
-                  name: s.string(4) ?? "", role: s.string(5) ?? "viewer", joinedAt: s.int64(6))
+                  name: s.string(4) ?? "", role: try decode(s.string(5), "members.role"), joinedAt: s.int64(6))
     }
 
-    public func members(workspaceID: Int64) throws(SQLiteError) -> [MemberRow] {
+    public func members(workspaceID: Int64) throws -> [MemberRow] {
         let statement = try connection.prepare(
             "SELECT \(Self.memberColumns) FROM members m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ? ORDER BY m.id")
         defer { statement.reset() }
         try statement.bind(workspaceID, at: 1)
         var rows: [MemberRow] = []
-        while try statement.step() { rows.append(Self.member(statement)) }
+        while try statement.step() { rows.append(try Self.member(statement)) }
         return rows
     }
 
-    public func member(id: Int64, workspaceID: Int64) throws(SQLiteError) -> MemberRow? {
+    public func member(id: Int64, workspaceID: Int64) throws -> MemberRow? {
         let statement = try connection.prepare(
             "SELECT \(Self.memberColumns) FROM members m JOIN users u ON u.id = m.user_id WHERE m.id = ? AND m.workspace_id = ?")
         defer { statement.reset() }
         try statement.bind(id, at: 1)
         try statement.bind(workspaceID, at: 2)
-        return try statement.step() ? Self.member(statement) : nil
+        return try statement.step() ? try Self.member(statement) : nil
     }
 
-    public func member(userID: Int64, workspaceID: Int64) throws(SQLiteError) -> MemberRow? {
+    public func member(userID: Int64, workspaceID: Int64) throws -> MemberRow? {
         let statement = try connection.prepare(
             "SELECT \(Self.memberColumns) FROM members m JOIN users u ON u.id = m.user_id WHERE m.user_id = ? AND m.workspace_id = ?")
         defer { statement.reset() }
         try statement.bind(userID, at: 1)
         try statement.bind(workspaceID, at: 2)
-        return try statement.step() ? Self.member(statement) : nil
+        return try statement.step() ? try Self.member(statement) : nil
     }
 
     /// Whether any account has `workspaceID` as its main workspace.

@@ -26,20 +26,20 @@ extension StoreWriter {
         try connection.run("DELETE FROM workspaces WHERE id = ?", [.integer(id)])
     }
 
-    public func createInvitation(workspaceID: Int64, email: String, role: String, token: String, invitedBy: Int64,
+    public func createInvitation(workspaceID: Int64, email: String, role: Role, token: String, invitedBy: Int64,
                                  expiresAt: Int64, now: Int64) throws(SQLiteError) -> InvitationRow {
         try connection.run("""
             INSERT INTO invitations (workspace_id, email, role, token, status, invited_by, expires_at, created_at, updated_at)
             VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)
-            """, [.integer(workspaceID), .text(email), .text(role), .text(token), .integer(invitedBy),
+            """, [.integer(workspaceID), .text(email), .text(role.rawValue), .text(token), .integer(invitedBy),
                   .integer(expiresAt), .integer(now), .integer(now)])
         return InvitationRow(id: connection.lastInsertRowID, workspaceID: workspaceID, email: email, role: role,
-                             token: token, status: "pending", invitedBy: invitedBy, expiresAt: expiresAt, createdAt: now)
+                             token: token, status: .pending, invitedBy: invitedBy, expiresAt: expiresAt, createdAt: now)
     }
 
-    public func setInvitationStatus(id: Int64, status: String, now: Int64) throws(SQLiteError) {
+    public func setInvitationStatus(id: Int64, status: InvitationStatus, now: Int64) throws(SQLiteError) {
         try connection.run("UPDATE invitations SET status = ?, updated_at = ? WHERE id = ?",
-                           [.text(status), .integer(now), .integer(id)])
+                           [.text(status.rawValue), .integer(now), .integer(id)])
     }
 
     /// A fresh token and expiry; the old token stops working.
@@ -49,10 +49,10 @@ extension StoreWriter {
             [.text(token), .integer(expiresAt), .integer(now), .integer(id)])
     }
 
-    public func addMember(workspaceID: Int64, userID: Int64, role: String, now: Int64) throws -> MemberRow {
+    public func addMember(workspaceID: Int64, userID: Int64, role: Role, now: Int64) throws -> MemberRow {
         do {
             try connection.run("INSERT INTO members (workspace_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)",
-                               [.integer(workspaceID), .integer(userID), .text(role), .integer(now)])
+                               [.integer(workspaceID), .integer(userID), .text(role.rawValue), .integer(now)])
         } catch let error where error.isConstraintViolation {
             throw StoreError.conflict("member")
         }
@@ -62,8 +62,8 @@ extension StoreWriter {
         return member
     }
 
-    public func setMemberRole(memberID: Int64, role: String) throws(SQLiteError) {
-        try connection.run("UPDATE members SET role = ? WHERE id = ?", [.text(role), .integer(memberID)])
+    public func setMemberRole(memberID: Int64, role: Role) throws(SQLiteError) {
+        try connection.run("UPDATE members SET role = ? WHERE id = ?", [.text(role.rawValue), .integer(memberID)])
     }
 
     public func removeMember(memberID: Int64) throws(SQLiteError) {

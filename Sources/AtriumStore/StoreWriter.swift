@@ -108,14 +108,14 @@ public struct StoreWriter {
     // MARK: API keys
 
     public func createAPIKey(
-        userID: Int64, mode: String, workspaceID: Int64?, name: String, prefix: String, secretHash: [UInt8],
+        userID: Int64, mode: APIKeyMode, workspaceID: Int64?, name: String, prefix: String, secretHash: [UInt8],
         permissions: [String]?, expiresAt: Int64?, allowList: [Int64], now: Int64
     ) throws -> APIKeyRow {
         try connection.run("""
             INSERT INTO api_keys (user_id, mode, workspace_id, name, prefix, secret_hash, permissions, expires_at, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
-            [.integer(userID), .text(mode), workspaceID.map(SQLiteValue.integer) ?? .null, .text(name), .text(prefix),
+            [.integer(userID), .text(mode.rawValue), workspaceID.map(SQLiteValue.integer) ?? .null, .text(name), .text(prefix),
              .blob(secretHash), permissions.map { .text($0.joined(separator: " ")) } ?? .null,
              expiresAt.map(SQLiteValue.integer) ?? .null, .integer(now)])
         let id = connection.lastInsertRowID

@@ -75,9 +75,9 @@ struct StoreTests {
             let workspace = try writer.createWorkspace(ownerID: user.id, name: "W", color: nil, metadata: "{}", now: 1)
             return (user, workspace)
         }
-        #expect(workspace.role == "owner")
+        #expect(workspace.role == .owner)
         let role = try store.read { try $0.role(userID: user.id, workspaceID: workspace.id) }
-        #expect(role == "owner")
+        #expect(role == .owner)
         #expect(try store.read { try $0.role(userID: user.id + 1, workspaceID: workspace.id) } == nil)
     }
 

@@ -23,7 +23,7 @@ public enum AdminCommands {
         }
         let (own, remaining) = try extract(["email", "password", "name", "plan", "mode", "workspace"], from: arguments)
         let (configuration, positional) = try ConfigurationLoader.load(arguments: remaining, environment: environment)
-        try SecretFile.ensureDirectory(configuration.dataDirectory)
+        try Store.checkDataDirectory(configuration.dataDirectory)
         switch (command, subcommand) {
         case ("migrate", nil):
             let store = try open(configuration)
@@ -54,6 +54,15 @@ public enum AdminCommands {
             guard let email = own["email"].map({ $0.trimmingSpaces.lowercased() }), let plan = own["plan"], !plan.isEmpty else {
                 throw ConfigurationError("user set-plan needs --email and --plan")
             }
+            // The same plans as `serve` (--plans-file / ATRIUM_PLANS_FILE): a name the server
+            // does not define would silently put the user on the default plan.
+            let catalog = try configuration.plansFile.map { path throws(ConfigurationError) in
+                try PlanCatalog.load(path: path)
+            } ?? PlanCatalog.fromFlags(configuration)
+            guard catalog.plans[plan] != nil else {
+                let defined = catalog.plans.keys.sorted().joined(separator: ", ")
+                throw ConfigurationError("unknown plan '\(plan)'; the defined plans are: \(defined)")
+            }
             let store = try open(configuration)
             defer { store.close() }
             let changed = try store.write { writer in try writer.setPlan(email: email, plan: plan) }
@@ -77,7 +86,7 @@ public enum AdminCommands {
                     throw ConfigurationError("\(email) is not a member of workspace \(workspaceID)")
                 }
                 return try writer.createAPIKey(
-                    userID: user.id, mode: mode.rawValue, workspaceID: mode == .workspace ? workspaceID : nil, name: name,
+                    userID: user.id, mode: mode, workspaceID: mode == .workspace ? workspaceID : nil, name: name,
                     prefix: APIKeySecret.displayPrefix(secret), secretHash: APIKeySecret.hash(secret), permissions: nil,
                     expiresAt: nil, allowList: mode == .scoped ? [workspaceID].compactMap { $0 } : [], now: now)
             }

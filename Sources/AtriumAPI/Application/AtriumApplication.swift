@@ -17,7 +17,7 @@ public final class AtriumApplication: Sendable {
     /// Opens the data directory and store (migrating it) and builds the routes.
     public init(configuration: AtriumConfiguration) throws {
         self.configuration = configuration
-        try SecretFile.ensureDirectory(configuration.dataDirectory)
+        try Store.checkDataDirectory(configuration.dataDirectory)
         let secret = try configuration.jwtSecret
             ?? SecretFile.loadOrCreate(path: configuration.dataDirectory + "/jwt-secret")
         let keys = JWTKeySet(current: Array(secret.utf8), previous: configuration.jwtPreviousSecret.map { Array($0.utf8) })
@@ -25,6 +25,7 @@ public final class AtriumApplication: Sendable {
         storage.synchronous = configuration.synchronous
         storage.readerCount = configuration.readerCount
         storage.maxBatchSize = configuration.maxCommitBatch
+        storage.exclusive = true
         let store = try Store(configuration: storage, log: { OperationsLog.error($0) })
         let plans = try configuration.plansFile.map { path throws(ConfigurationError) in try PlanCatalog.load(path: path) }
             ?? PlanCatalog.fromFlags(configuration)

@@ -1,4 +1,5 @@
 import AtriumJSON
+import AtriumStore
 import Glibc
 
 /// A named set of limits and features (server.md "Plans"). A missing limit is unlimited.
@@ -7,10 +8,10 @@ public struct Plan: Sendable, Equatable {
     public let maxWorkspacesPerUser: Int?
     public let maxMembersPerWorkspace: Int?
     public let invitesPerHour: Int?
-    public let features: Set<String>
+    public let features: Set<PlanFeature>
 
     public init(name: String, maxWorkspacesPerUser: Int?, maxMembersPerWorkspace: Int?, invitesPerHour: Int?,
-                features: Set<String>) {
+                features: Set<PlanFeature>) {
         self.name = name
         self.maxWorkspacesPerUser = maxWorkspacesPerUser
         self.maxMembersPerWorkspace = maxMembersPerWorkspace
@@ -21,7 +22,7 @@ public struct Plan: Sendable, Equatable {
 
 /// Every plan the server knows, and which one users without an assigned plan are on.
 public struct PlanCatalog: Sendable {
-    public static let knownFeatures: Set<String> = ["api_keys", "webhooks"]
+    public static let knownFeatures = Set(PlanFeature.allCases)
 
     public let defaultName: String
     public let plans: [String: Plan]
@@ -34,7 +35,7 @@ public struct PlanCatalog: Sendable {
     }
 
     /// True when no plan lacks `feature`, so requests need not look the owner's plan up.
-    public func everyPlanHas(_ feature: String) -> Bool {
+    public func everyPlanHas(_ feature: PlanFeature) -> Bool {
         plans.values.allSatisfy { $0.features.contains(feature) }
     }
 
@@ -82,11 +83,11 @@ public struct PlanCatalog: Sendable {
                 }
                 return Int(number)
             }
-            var features: Set<String> = []
+            var features: Set<PlanFeature> = []
             if let list = value["features"] {
                 guard let items = list.arrayValue else { throw ConfigurationError("plan \(name): features must be an array") }
                 for item in items {
-                    guard let feature = item.stringValue, knownFeatures.contains(feature) else {
+                    guard let feature = item.stringValue.flatMap(PlanFeature.init(rawValue:)) else {
                         throw ConfigurationError("plan \(name): unknown feature \(item.serializedString)")
                     }
                     features.insert(feature)

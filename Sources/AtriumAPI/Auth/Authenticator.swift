@@ -55,7 +55,7 @@ public struct Authenticator: Sendable {
             throw APIError.invalidToken
         }
         if let expires = row.expiresAt, expires <= now { throw APIError.invalidToken }
-        guard let mode = APIKeyMode(rawValue: row.mode) else { throw APIError.invalidToken }
+        let mode = row.mode
         let permissions = row.permissions.flatMap { PermissionSet(names: $0) }
         keyUsage.record(keyID: row.id, at: now)
         let grant = APIKeyGrant(keyID: row.id, mode: mode, workspaceID: row.workspaceID, allowList: row.workspaceIDs,

@@ -11,7 +11,7 @@ enum FeatureGate {
                                    services: Services, reader: StoreReader) throws {
         guard principal.apiKey != nil else { return }
         for workspace in workspaces {
-            try require("api_keys", in: workspace.workspaceID, services: services, reader: reader)
+            try require(.apiKeys, in: workspace.workspaceID, services: services, reader: reader)
         }
     }
 
@@ -20,26 +20,27 @@ enum FeatureGate {
     /// A `workspace` key reaches exactly its own.
     static func requireKeysAllowedSomewhere(for principal: Principal, services: Services,
                                             reader: StoreReader) throws {
-        guard let key = principal.apiKey, !services.plans.everyPlanHas("api_keys") else { return }
+        guard let key = principal.apiKey, !services.plans.everyPlanHas(.apiKeys) else { return }
         let reachable: [Int64]
         if key.mode == .workspace {
             reachable = key.workspaceID.map { [$0] } ?? []
         } else {
             reachable = try reader.memberships(userID: principal.userID).map(\.workspaceID).filter(key.admits)
         }
-        for workspaceID in reachable where try allows("api_keys", in: workspaceID, services: services, reader: reader) {
+        for workspaceID in reachable where try allows(.apiKeys, in: workspaceID, services: services, reader: reader) {
             return
         }
-        throw APIError.featureUnavailable("api_keys")
+        throw APIError.featureUnavailable(PlanFeature.apiKeys.rawValue)
     }
 
-    static func require(_ feature: String, in workspaceID: Int64, services: Services, reader: StoreReader) throws {
+    static func require(_ feature: PlanFeature, in workspaceID: Int64, services: Services, reader: StoreReader) throws {
         guard try allows(feature, in: workspaceID, services: services, reader: reader) else {
-            throw APIError.featureUnavailable(feature)
+            throw APIError.featureUnavailable(feature.rawValue)
         }
     }
 
-    static func allows(_ feature: String, in workspaceID: Int64, services: Services, reader: StoreReader) throws -> Bool {
+    static func allows(_ feature: PlanFeature, in workspaceID: Int64, services: Services,
+                       reader: StoreReader) throws -> Bool {
         guard !services.plans.everyPlanHas(feature) else { return true }
         let plan = services.plans.plan(named: try reader.ownerPlan(workspaceID: workspaceID)?.plan)
         return plan.features.contains(feature)

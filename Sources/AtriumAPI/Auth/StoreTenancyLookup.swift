@@ -6,7 +6,7 @@ struct StoreTenancyLookup: TenancyLookup {
     let reader: StoreReader
 
     func role(userID: Int64, workspaceID: Int64) throws -> Role? {
-        try reader.role(userID: userID, workspaceID: workspaceID).flatMap(Role.init(rawValue:))
+        try reader.role(userID: userID, workspaceID: workspaceID)
     }
 
     func mainWorkspace(userID: Int64) throws -> Int64? {
@@ -14,8 +14,6 @@ struct StoreTenancyLookup: TenancyLookup {
     }
 
     func memberships(userID: Int64) throws -> [(workspaceID: Int64, role: Role)] {
-        try reader.memberships(userID: userID).compactMap { entry in
-            Role(rawValue: entry.role).map { (entry.workspaceID, $0) }
-        }
+        try reader.memberships(userID: userID)
     }
 }

@@ -50,7 +50,12 @@ enum APIKeyEndpoints {
                 body.addProblem("mode", "cannot be changed: this key is \(modeFixed.rawValue)")
             }
         }
-        if modeFixed == nil {
+        // `mode` omitted means `full`; `workspace_ids` then needs it named (api.md §5).
+        let modeOmitted = modeFixed == nil && !body.has("mode")
+        if modeOmitted {
+            mode = .full
+            if body.has("workspace_ids") { body.addProblem("mode", "is required with workspace_ids (\"scoped\")") }
+        } else if modeFixed == nil {
             let modeText = body.string("mode", required: true, maxLength: 16)
             if let modeText {
                 if let parsed = APIKeyMode(rawValue: modeText), parsed != .workspace {
@@ -64,7 +69,7 @@ enum APIKeyEndpoints {
         if mode == .scoped, let ids = workspaceIDs, ids.isEmpty {
             body.addProblem("workspace_ids", "must name at least one workspace")
         }
-        if mode == .full, workspaceIDs != nil {
+        if mode == .full, workspaceIDs != nil, !modeOmitted {
             body.addProblem("workspace_ids", "is only for scoped keys")
         }
         let permissionNames = body.stringArray("permissions", required: false, maxCount: 32)
@@ -85,14 +90,14 @@ enum APIKeyEndpoints {
     /// Where an account key's changes are audited: each allow-listed workspace of a scoped
     /// key; the creator's main workspace for a full key.
     static func auditWorkspaces(_ row: APIKeyRow, writer: StoreWriter) throws -> [Int64] {
-        if row.mode == "scoped" { return row.workspaceIDs }
+        if row.mode == .scoped { return row.workspaceIDs }
         return try writer.reader.user(id: row.userID)?.mainWorkspaceID.map { [$0] } ?? []
     }
 
     static func auditKey(_ row: APIKeyRow, action: String, actor: AuditActor, writer: StoreWriter, now: Int64) throws {
         let target = Presenters.target([("key_id", .number(JSONNumber(row.id))), ("name", .string(row.name)),
-                                        ("mode", .string(row.mode))])
-        let workspaces = row.mode == "workspace" ? [row.workspaceID].compactMap { $0 } : try auditWorkspaces(row, writer: writer)
+                                        ("mode", .string(row.mode.rawValue))])
+        let workspaces = row.mode == .workspace ? [row.workspaceID].compactMap { $0 } : try auditWorkspaces(row, writer: writer)
         for workspace in workspaces {
             try writer.audit(workspaceID: workspace, action: action, actor: actor, target: target, now: now)
         }
@@ -100,9 +105,9 @@ enum APIKeyEndpoints {
 
     /// Creating or updating account keys needs the `api_keys` feature in the caller's plan.
     static func requireKeysFeature(userID: Int64, services: Services, reader: StoreReader) throws {
-        guard !services.plans.everyPlanHas("api_keys") else { return }
+        guard !services.plans.everyPlanHas(.apiKeys) else { return }
         let plan = services.plans.plan(named: try reader.user(id: userID)?.plan)
-        guard plan.features.contains("api_keys") else { throw APIError.featureUnavailable("api_keys") }
+        guard plan.features.contains(.apiKeys) else { throw APIError.featureUnavailable("api_keys") }
     }
 
     static func list(_ request: AccountRequest, reader: StoreReader) throws -> HTTPResponse {
@@ -127,7 +132,7 @@ enum APIKeyEndpoints {
                 throw APIError.crossTenant
             }
             let row = try writer.createAPIKey(
-                userID: userID, mode: fields.mode.rawValue, workspaceID: nil, name: fields.name, prefix: prefix,
+                userID: userID, mode: fields.mode, workspaceID: nil, name: fields.name, prefix: prefix,
                 secretHash: hash, permissions: fields.permissions, expiresAt: fields.expiresAt,
                 allowList: fields.workspaceIDs ?? [], now: now)
             try auditKey(row, action: "api_key.created", actor: actor, writer: writer, now: now)
@@ -142,9 +147,8 @@ enum APIKeyEndpoints {
         let keyID = try request.pathID("keyId")
         let userID = request.principal.userID
         let existing = try request.services.store.read { try $0.apiKey(id: keyID) }
-        guard let existing, existing.userID == userID, existing.mode != "workspace",
-              let mode = APIKeyMode(rawValue: existing.mode) else { throw APIError.notFound }
-        let fields = try readFields(request, modeFixed: mode)
+        guard let existing, existing.userID == userID, existing.mode != .workspace else { throw APIError.notFound }
+        let fields = try readFields(request, modeFixed: existing.mode)
         let services = request.services
         let actor = request.actor
         let now = request.now
@@ -171,7 +175,7 @@ enum APIKeyEndpoints {
         let now = request.now
         try request.services.store.write { writer in
             guard let current = try writer.reader.apiKey(id: keyID), current.userID == userID,
-                  current.mode != "workspace" else { throw APIError.notFound }
+                  current.mode != .workspace else { throw APIError.notFound }
             try auditKey(current, action: "api_key.revoked", actor: actor, writer: writer, now: now)
             _ = try writer.deleteAPIKey(id: keyID)
         }

@@ -54,7 +54,7 @@ enum AccountEndpoints {
         writer.endObject()
         writer.key("features")
         writer.beginArray()
-        for feature in plan.features.sorted() { writer.string(feature) }
+        for feature in plan.features.sorted() { writer.string(feature.rawValue) }
         writer.endArray()
     }
 

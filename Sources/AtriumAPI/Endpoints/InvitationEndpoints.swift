@@ -89,7 +89,7 @@ enum InvitationEndpoints {
                 try writer.hitRateLimit(bucket: bucket, windowMilliseconds: hour, now: now)
             }
             let invitation = try writer.createInvitation(
-                workspaceID: workspaceID, email: email, role: role.rawValue, token: token, invitedBy: callerID,
+                workspaceID: workspaceID, email: email, role: role, token: token, invitedBy: callerID,
                 expiresAt: now + lifetime, now: now)
             try writer.audit(workspaceID: workspaceID, action: "invitation.created", actor: actor,
                              target: Presenters.target([("invitation_id", .number(JSONNumber(invitation.id))),
@@ -124,7 +124,7 @@ enum InvitationEndpoints {
                   let invitation = try writer.reader.invitation(token: token), invitation.email == user.email else {
                 throw APIError.notFound
             }
-            guard invitation.visibleStatus(now: now) == "pending" else {
+            guard invitation.visibleStatus(now: now) == .pending else {
                 throw APIError(.invitationNotPending, "This invitation is no longer pending.")
             }
             let workspaceID = invitation.workspaceID
@@ -140,11 +140,11 @@ enum InvitationEndpoints {
                 throw APIError.limitReached("members per workspace")
             }
             let member = try writer.addMember(workspaceID: workspaceID, userID: callerID, role: invitation.role, now: now)
-            try writer.setInvitationStatus(id: invitation.id, status: "accepted", now: now)
+            try writer.setInvitationStatus(id: invitation.id, status: .accepted, now: now)
             try writer.audit(workspaceID: workspaceID, action: "invitation.accepted", actor: actor,
                              target: Presenters.target([("invitation_id", .number(JSONNumber(invitation.id))),
                                                         ("user_id", .number(JSONNumber(callerID))),
-                                                        ("role", .string(invitation.role))]), now: now)
+                                                        ("role", .string(invitation.role.rawValue))]), now: now)
             try writer.appendEvent(workspaceID: workspaceID, type: "member.added",
                                    data: MemberEndpoints.memberEvent(member), now: now)
             guard let workspace = try writer.reader.workspace(id: workspaceID, userID: callerID) else {
@@ -183,7 +183,7 @@ enum InvitationEndpoints {
         let lifetime = request.services.configuration.invitationTTLSeconds * 1000
         return RowWrite { writer, workspace in
             let invitation = try current(id, in: workspace.workspaceID, reader: writer.reader)
-            guard invitation.status == "pending" else {
+            guard invitation.status == .pending else {
                 throw APIError(.invitationNotPending, "Only a pending or expired invitation can be resent.")
             }
             try writer.renewInvitation(id: id, token: token, expiresAt: now + lifetime, now: now)
@@ -202,8 +202,8 @@ enum InvitationEndpoints {
         let actor = request.actor
         let now = request.now
         let revoke: @Sendable (InvitationRow, StoreWriter) throws -> StoreWrite.Outcome = { invitation, writer in
-            if invitation.status == "pending" {
-                try writer.setInvitationStatus(id: id, status: "revoked", now: now)
+            if invitation.status == .pending {
+                try writer.setInvitationStatus(id: id, status: .revoked, now: now)
                 try writer.audit(workspaceID: invitation.workspaceID, action: "invitation.revoked", actor: actor,
                                  target: Presenters.target([("invitation_id", .number(JSONNumber(id)))]), now: now)
             }

@@ -133,19 +133,19 @@ enum MemberEndpoints {
             guard let member = try writer.reader.member(id: memberID, workspaceID: workspaceID) else {
                 throw APIError.notFound
             }
-            if member.role == "owner" { throw invalidTransition("The owner's role cannot be changed.") }
+            if member.role == .owner { throw invalidTransition("The owner's role cannot be changed.") }
             if member.userID == callerID && callerRole == .admin {
                 throw invalidTransition("Admins cannot change their own role.")
             }
-            guard member.role != role.rawValue else { return member }
-            try writer.setMemberRole(memberID: memberID, role: role.rawValue)
+            guard member.role != role else { return member }
+            try writer.setMemberRole(memberID: memberID, role: role)
             guard let updated = try writer.reader.member(id: memberID, workspaceID: workspaceID) else {
                 throw APIError.notFound
             }
             try writer.audit(workspaceID: workspaceID, action: "member.role_changed", actor: actor,
                              target: Presenters.target([("member_id", .number(JSONNumber(memberID))),
                                                         ("user_id", .number(JSONNumber(member.userID))),
-                                                        ("from", .string(member.role)), ("to", .string(role.rawValue))]),
+                                                        ("from", .string(member.role.rawValue)), ("to", .string(role.rawValue))]),
                              now: now)
             try writer.appendEvent(workspaceID: workspaceID, type: "member.role_changed", data: memberEvent(updated), now: now)
             return updated
@@ -169,7 +169,7 @@ enum MemberEndpoints {
                 throw APIError.notFound
             }
             if member.userID != callerID && !mayRemoveOthers { throw APIError.permissionDenied }
-            if member.role == "owner" { throw invalidTransition("The owner cannot be removed or leave; transfer ownership first.") }
+            if member.role == .owner { throw invalidTransition("The owner cannot be removed or leave; transfer ownership first.") }
             try writer.removeMember(memberID: memberID)
             try writer.audit(workspaceID: workspaceID, action: member.userID == callerID ? "member.left" : "member.removed",
                              actor: actor,

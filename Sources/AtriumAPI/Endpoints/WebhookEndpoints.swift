@@ -186,7 +186,7 @@ enum WebhookEndpoints {
         let services = request.services
         let secret = WebhookSecret.generate()
         return StoreWrite { writer in
-            try FeatureGate.require("webhooks", in: workspaceID, services: services, reader: writer.reader)
+            try FeatureGate.require(.webhooks, in: workspaceID, services: services, reader: writer.reader)
             guard try writer.reader.webhookCount(workspaceID: workspaceID) < maxPerWorkspace else {
                 throw APIError.limitReached("webhook endpoints per workspace")
             }
@@ -260,7 +260,7 @@ enum WebhookEndpoints {
             var offOnly = current
             offOnly.active = false
             if row != current && row != offOnly {
-                try FeatureGate.require("webhooks", in: current.workspaceID, services: services, reader: writer.reader)
+                try FeatureGate.require(.webhooks, in: current.workspaceID, services: services, reader: writer.reader)
             }
             if row != current {
                 try writer.updateWebhook(row, now: now, reactivated: row.active && !current.active)

@@ -53,9 +53,9 @@ enum WorkspaceKeyEndpoints {
         let services = request.services
         let actor = request.actor
         let row = try services.store.write { writer in
-            try FeatureGate.require("api_keys", in: workspaceID, services: services, reader: writer.reader)
+            try FeatureGate.require(.apiKeys, in: workspaceID, services: services, reader: writer.reader)
             let row = try writer.createAPIKey(
-                userID: userID, mode: "workspace", workspaceID: workspaceID, name: fields.name,
+                userID: userID, mode: .workspace, workspaceID: workspaceID, name: fields.name,
                 prefix: APIKeySecret.displayPrefix(secret), secretHash: hash, permissions: fields.permissions,
                 expiresAt: fields.expiresAt, allowList: [], now: now)
             try APIKeyEndpoints.auditKey(row, action: "api_key.created", actor: actor, writer: writer, now: now)
@@ -77,7 +77,7 @@ enum WorkspaceKeyEndpoints {
             guard let current = try writer.reader.apiKey(id: keyID), current.workspaceID == workspaceID else {
                 throw APIError.notFound
             }
-            try FeatureGate.require("api_keys", in: workspaceID, services: services, reader: writer.reader)
+            try FeatureGate.require(.apiKeys, in: workspaceID, services: services, reader: writer.reader)
             let row = try writer.updateAPIKey(id: keyID, name: fields.name, permissions: fields.permissions,
                                               expiresAt: fields.expiresAt, allowList: nil)
             try APIKeyEndpoints.auditKey(row, action: "api_key.updated", actor: actor, writer: writer, now: now)

@@ -45,7 +45,7 @@ enum Components {
             ("name", .string(minLength: 1, maxLength: 100)), ("mode", .string(values: ["full", "scoped"])),
             ("workspace_ids", .array(.id, maxItems: 1000)), ("permissions", .array(permission, maxItems: 32)),
             ("expires_at", nullableTime),
-        ], required: ["name", "mode"])),
+        ], required: ["name"])),
         ("APIKeyUpdate", .object([
             ("name", .string(minLength: 1, maxLength: 100)), ("mode", .string(values: ["full", "scoped"])),
             ("workspace_ids", .array(.id, maxItems: 1000)), ("permissions", .array(permission, maxItems: 32)),

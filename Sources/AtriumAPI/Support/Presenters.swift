@@ -22,7 +22,7 @@ enum Presenters {
         writer.field("is_main", row.id == mainWorkspaceID)
         writer.field("color", row.color)
         writer.field("owner_id", row.ownerID)
-        writer.field("role", row.role)
+        writer.field("role", row.role?.rawValue)
         writer.key("metadata")
         writer.raw(row.metadata)
         writer.timeField("created_at", row.createdAt)
@@ -35,10 +35,10 @@ enum Presenters {
         writer.beginObject()
         writer.field("id", row.id)
         writer.field("name", row.name)
-        writer.field("mode", row.mode)
+        writer.field("mode", row.mode.rawValue)
         writer.field("prefix", row.prefix)
-        if row.mode == "workspace" { writer.field("workspace_id", row.workspaceID) }
-        if row.mode == "scoped" {
+        if row.mode == .workspace { writer.field("workspace_id", row.workspaceID) }
+        if row.mode == .scoped {
             writer.key("workspace_ids")
             writer.beginArray()
             for id in row.workspaceIDs { writer.int(id) }
@@ -69,7 +69,7 @@ extension Presenters {
         writer.field("user_id", row.userID)
         writer.field("email", row.email)
         writer.field("name", row.name)
-        writer.field("role", row.role)
+        writer.field("role", row.role.rawValue)
         writer.timeField("joined_at", row.joinedAt)
         writer.endObject()
     }
@@ -80,8 +80,8 @@ extension Presenters {
         writer.field("id", row.id)
         writer.field("workspace_id", row.workspaceID)
         writer.field("email", row.email)
-        writer.field("role", row.role)
-        writer.field("status", row.visibleStatus(now: now))
+        writer.field("role", row.role.rawValue)
+        writer.field("status", row.visibleStatus(now: now).rawValue)
         writer.field("token", row.token)
         writer.timeField("expires_at", row.expiresAt)
         writer.timeField("created_at", row.createdAt)

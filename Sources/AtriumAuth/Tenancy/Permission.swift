@@ -1,3 +1,7 @@
+// The value enums (Role, APIKeyMode, …) are AtriumModel's; re-exported so that code using
+// tenancy rules sees them without a second import.
+@_exported import AtriumModel
+
 /// The rights of api.md §5. A set of them is a bit set, so intersecting a role's rights with
 /// a key's is one AND, with no allocation on the request path.
 public struct PermissionSet: OptionSet, Sendable, Hashable {
@@ -50,10 +54,8 @@ public struct PermissionSet: OptionSet, Sendable, Hashable {
     }
 }
 
-/// A member's role in a workspace, and the one table (api.md §5) that maps roles to rights.
-public enum Role: String, Sendable, CaseIterable, Comparable {
-    case owner, admin, editor, viewer
-
+/// The one table (api.md §5) that maps roles to rights.
+extension Role {
     public var permissions: PermissionSet {
         switch self {
         case .viewer:
@@ -69,15 +71,4 @@ public enum Role: String, Sendable, CaseIterable, Comparable {
             return .all
         }
     }
-
-    private var rank: Int {
-        switch self {
-        case .owner: return 3
-        case .admin: return 2
-        case .editor: return 1
-        case .viewer: return 0
-        }
-    }
-
-    public static func < (lhs: Role, rhs: Role) -> Bool { lhs.rank < rhs.rank }
 }

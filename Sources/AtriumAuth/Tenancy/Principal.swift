@@ -1,13 +1,3 @@
-/// How an API key reaches workspaces (api.md §2).
-public enum APIKeyMode: String, Sendable, CaseIterable {
-    /// Exactly one workspace, fixed at creation; workspace headers and queries are ignored.
-    case workspace
-    /// Every live workspace its user belongs to, including ones joined later.
-    case full
-    /// Its user's memberships intersected with an allow-list.
-    case scoped
-}
-
 /// What a verified API key grants, as loaded from the store for this request.
 public struct APIKeyGrant: Sendable, Equatable {
     public let keyID: Int64
