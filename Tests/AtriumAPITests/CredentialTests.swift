@@ -599,7 +599,7 @@ import Testing
         let bodies: [(String, String)] = [
             (#"{"name":"x","mode":"workspace"}"#, "mode"),
             (#"{"name":"x","mode":"everything"}"#, "mode"),
-            (#"{"name":"x"}"#, "mode"),
+            (#"{"name":"x","workspace_ids":[1]}"#, "mode"),
             (#"{"mode":"full"}"#, "name"),
             (#"{"name":"","mode":"full"}"#, "name"),
             (#"{"name":"x","mode":"scoped"}"#, "workspace_ids"),

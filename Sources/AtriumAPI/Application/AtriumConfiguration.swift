@@ -34,6 +34,10 @@ public struct AtriumConfiguration: Sendable {
     public var maxWorkspacesPerUser: Int?
     public var maxMembersPerWorkspace: Int?
     public var invitesPerHour: Int?
+    /// `requests_per_minute` of the default plan when there is no plans file.
+    public var requestsPerMinute: Int?
+    /// `key_requests_per_minute` of the default plan when there is no plans file.
+    public var keyRequestsPerMinute: Int?
     public var logLevel = "info"
     public var accessLog = true
     public var plansFile: String?

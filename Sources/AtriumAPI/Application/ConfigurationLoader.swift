@@ -44,6 +44,12 @@ public enum ConfigurationLoader {
         ("max-workspaces-per-user", { c, v throws(ConfigurationError) in c.maxWorkspacesPerUser = try integer(v, "max-workspaces-per-user", 1...1_000_000) }),
         ("max-members-per-workspace", { c, v throws(ConfigurationError) in c.maxMembersPerWorkspace = try integer(v, "max-members-per-workspace", 1...1_000_000) }),
         ("invites-per-hour", { c, v throws(ConfigurationError) in c.invitesPerHour = try integer(v, "invites-per-hour", 1...1_000_000) }),
+        ("requests-per-minute", { c, v throws(ConfigurationError) in
+            c.requestsPerMinute = try integer(v, "requests-per-minute", 1...100_000_000)
+        }),
+        ("key-requests-per-minute", { c, v throws(ConfigurationError) in
+            c.keyRequestsPerMinute = try integer(v, "key-requests-per-minute", 1...100_000_000)
+        }),
         ("log-level", { c, v throws(ConfigurationError) in
             guard ["debug", "info", "warn", "error"].contains(v) else { throw ConfigurationError("--log-level must be debug, info, warn or error") }
             c.logLevel = v

@@ -8,14 +8,20 @@ public struct Plan: Sendable, Equatable {
     public let maxWorkspacesPerUser: Int?
     public let maxMembersPerWorkspace: Int?
     public let invitesPerHour: Int?
+    /// Requests per minute into one workspace governed by this plan (`requests_per_minute`).
+    public let requestsPerMinute: Int?
+    /// Requests per minute made with one API key (`key_requests_per_minute`).
+    public let keyRequestsPerMinute: Int?
     public let features: Set<PlanFeature>
 
     public init(name: String, maxWorkspacesPerUser: Int?, maxMembersPerWorkspace: Int?, invitesPerHour: Int?,
-                features: Set<PlanFeature>) {
+                requestsPerMinute: Int? = nil, keyRequestsPerMinute: Int? = nil, features: Set<PlanFeature>) {
         self.name = name
         self.maxWorkspacesPerUser = maxWorkspacesPerUser
         self.maxMembersPerWorkspace = maxMembersPerWorkspace
         self.invitesPerHour = invitesPerHour
+        self.requestsPerMinute = requestsPerMinute
+        self.keyRequestsPerMinute = keyRequestsPerMinute
         self.features = features
     }
 }
@@ -39,11 +45,17 @@ public struct PlanCatalog: Sendable {
         plans.values.allSatisfy { $0.features.contains(feature) }
     }
 
+    /// True when some plan limits request rates, so requests must look their plan up.
+    public var limitsRates: Bool {
+        plans.values.contains { $0.requestsPerMinute != nil || $0.keyRequestsPerMinute != nil }
+    }
+
     /// Without a plans file: one plan, `default`, with the `--max-*` flags and every feature.
     public static func fromFlags(_ configuration: AtriumConfiguration) -> PlanCatalog {
         PlanCatalog(defaultName: "default", plans: ["default": Plan(
             name: "default", maxWorkspacesPerUser: configuration.maxWorkspacesPerUser,
             maxMembersPerWorkspace: configuration.maxMembersPerWorkspace, invitesPerHour: configuration.invitesPerHour,
+            requestsPerMinute: configuration.requestsPerMinute, keyRequestsPerMinute: configuration.keyRequestsPerMinute,
             features: knownFeatures)])
     }
 
@@ -83,6 +95,10 @@ public struct PlanCatalog: Sendable {
                 }
                 return Int(number)
             }
+            func positive(_ value: Int?, _ key: String) throws(ConfigurationError) -> Int? {
+                if value == 0 { throw ConfigurationError("plan \(name): \(key) must be at least 1") }
+                return value
+            }
             var features: Set<PlanFeature> = []
             if let list = value["features"] {
                 guard let items = list.arrayValue else { throw ConfigurationError("plan \(name): features must be an array") }
@@ -95,7 +111,11 @@ public struct PlanCatalog: Sendable {
             }
             plans[name] = Plan(name: name, maxWorkspacesPerUser: try limit("max_workspaces_per_user"),
                                maxMembersPerWorkspace: try limit("max_members_per_workspace"),
-                               invitesPerHour: try limit("invites_per_hour"), features: features)
+                               invitesPerHour: try limit("invites_per_hour"),
+                               requestsPerMinute: try positive(limit("requests_per_minute"), "requests_per_minute"),
+                               keyRequestsPerMinute: try positive(limit("key_requests_per_minute"),
+                                                                  "key_requests_per_minute"),
+                               features: features)
         }
         guard plans[defaultName] != nil else {
             throw ConfigurationError("plans file \(source): the default plan \(defaultName) is not defined")

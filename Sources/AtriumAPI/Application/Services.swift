@@ -21,6 +21,8 @@ public final class Services: Sendable {
     /// Runs read-only endpoints: few threads (one per core), so reads never pay for the
     /// context switches of the large pool that write handlers need to fill group commits.
     public let readPool: WorkerPool
+    /// The plans' request rates, per workspace and per key (in memory).
+    let rateLimiter = RateLimiter(clock: { Clock.nowMilliseconds() })
     /// Delivers the outbox to webhook endpoints (started with the server).
     public let webhooks: WebhookDispatcher
 

@@ -115,6 +115,8 @@ public struct StoreWrite: Sendable {
         public var afterCommit: (@Sendable () -> Void)?
         /// The workspace a write on one row acted in, set by the pipeline that resolved it.
         public internal(set) var workspace: ResolvedWorkspace?
+        /// The rate limit the write was counted against, set by the pipeline.
+        var quota: RateLimiter.Quota?
 
         public init(_ response: HTTPResponse, afterCommit: (@Sendable () -> Void)? = nil) {
             self.response = response

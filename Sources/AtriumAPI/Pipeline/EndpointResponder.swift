@@ -16,6 +16,8 @@ struct EndpointResponder: HTTPHandler {
     struct Trail: Sendable {
         var principal: Principal?
         var workspace: ResolvedWorkspace?
+        /// The plan's rate limit this request was counted against, for its `RateLimit-*` fields.
+        var quota: RateLimiter.Quota?
     }
 
     /// The state of a request once admission and the worker's part of its work are done.
@@ -55,6 +57,7 @@ struct EndpointResponder: HTTPHandler {
         case .success(let outcome):
             response = outcome.response
             if let acted = outcome.workspace { trail.workspace = acted }
+            if let quota = outcome.quota { trail.quota = quota }
             outcome.afterCommit?()
         case .failure(let error):
             response = Self.render(error, requestID: context.requestID)
@@ -162,6 +165,7 @@ struct EndpointResponder: HTTPHandler {
             trail.principal = account.principal
             let (scope, resolved) = try resolve(account, reader)
             trail.workspace = resolved
+            trail.quota = try Self.limitRate(account.principal, in: resolved, reader: reader, services: services)
             try checkBodyType(open.http)
             return account.with(scope)
         }
@@ -189,6 +193,7 @@ struct EndpointResponder: HTTPHandler {
                 let request = try authenticateRow(open, credential, scope, reader: reader, trail: &trail)
                 let resolved = try Self.resolveRow(scope, request, reader: reader, services: services)
                 trail.workspace = resolved
+                trail.quota = try Self.limitRate(request.principal, in: resolved, reader: reader, services: services)
                 return try handler(request.with(resolved), reader)
             })
         case .write(let handler):
@@ -204,8 +209,10 @@ struct EndpointResponder: HTTPHandler {
                     guard let outcome = try write.otherwise?(writer) else { throw error }
                     return outcome
                 }
+                let quota = try Self.limitRate(request.principal, in: resolved, reader: writer.reader, services: services)
                 var outcome = try write.body(writer, resolved)
                 outcome.workspace = resolved
+                outcome.quota = quota
                 return outcome
             }, trail)
         }
@@ -256,6 +263,34 @@ struct EndpointResponder: HTTPHandler {
         try FeatureGate.requireKeysAllowedSomewhere(for: request.principal, services: services, reader: reader)
     }
 
+    /// The plan's request rates (api.md §1): the bucket of the workspace the request acts in
+    /// (its owner's `requests_per_minute`) and of the key it uses (`key_requests_per_minute`,
+    /// of the same plan, or of the key's user's plan when no single workspace is resolved).
+    /// Over either: `429 RATE_LIMITED` with `Retry-After`, charged to neither. Skipped entirely
+    /// when no plan limits rates.
+    static func limitRate(_ principal: Principal, in workspace: ResolvedWorkspace?, reader: StoreReader,
+                          services: Services) throws -> RateLimiter.Quota? {
+        guard services.plans.limitsRates else { return nil }
+        var limits: [(scope: RateLimiter.Scope, perMinute: Int)] = []
+        let plan: Plan
+        if let workspace {
+            plan = services.plans.plan(named: try reader.ownerPlan(workspaceID: workspace.workspaceID)?.plan)
+            if let perMinute = plan.requestsPerMinute { limits.append((.workspace(workspace.workspaceID), perMinute)) }
+        } else {
+            plan = services.plans.plan(named: try reader.user(id: principal.userID)?.plan)
+        }
+        if let key = principal.apiKey, let perMinute = plan.keyRequestsPerMinute {
+            limits.append((.key(key.keyID), perMinute))
+        }
+        guard !limits.isEmpty, let quota = RateLimiter.tightest(services.rateLimiter.take(limits)) else { return nil }
+        if let retryAfter = quota.retryAfterSeconds {
+            var error = APIError.rateLimited(retryAfterSeconds: retryAfter)
+            error.headers += quota.headers
+            throw error
+        }
+        return quota
+    }
+
     private func checkBodyType(_ http: HTTPRequest) throws {
         if !http.body.isEmpty { try RequestBody.checkContentType(http) }
     }
@@ -269,6 +304,7 @@ struct EndpointResponder: HTTPHandler {
             services.requestCounts.record(workspaceID: workspace.workspaceID)
             if response.status < 400 { response.headers.append(("X-Workspace-ID", String(workspace.workspaceID))) }
         }
+        if let quota = trail.quota { response.headers += quota.headers }
         if services.configuration.accessLog {
             response.logFields = Self.logFields(principal: trail.principal, workspace: trail.workspace)
         }
