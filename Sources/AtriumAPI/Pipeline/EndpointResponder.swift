@@ -3,6 +3,7 @@ import AtriumHTTP
 import AtriumJSON
 import AtriumSQLite
 import AtriumStore
+import AtriumSystem
 
 /// Runs one endpoint for one request: authentication, the session-only check, workspace
 /// resolution, the handler, and the mapping of every error to the contract's envelope.
@@ -171,21 +172,3 @@ struct EndpointResponder: HTTPHandler {
 }
 
 extension Endpoint.Access: Equatable {}
-
-/// Unexpected errors go to standard error with the request id, never to the client.
-enum ErrorLog {
-    static let sink = LogSink(fd: 2)
-
-    static func write(requestID: String, error: any Error) {
-        var writer = JSONWriter(capacity: 128)
-        writer.beginObject()
-        writer.key("level")
-        writer.string("error")
-        writer.key("request_id")
-        writer.string(requestID)
-        writer.key("error")
-        writer.string(String(describing: error))
-        writer.endObject()
-        sink.write(writer.bytes + [10])
-    }
-}
