@@ -147,6 +147,20 @@ struct HTTPLimitsTests {
                   payload: "POST /v1/auth/signup HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                       + "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
                   status: 501, code: "NOT_IMPLEMENTED"),
+        Malformed(name: "smuggling: Transfer-Encoding whose final coding is not chunked (chunked, gzip)",
+                  payload: "POST /v1/auth/signup HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                      + "Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n",
+                  status: 400, code: "BAD_REQUEST"),
+        Malformed(name: "Transfer-Encoding: identity",
+                  payload: "POST /v1/auth/signup HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                      + "Transfer-Encoding: identity\r\n\r\n{}",
+                  status: 400, code: "BAD_REQUEST"),
+        Malformed(name: "a method longer than any served",
+                  payload: "PROPFIND /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                  status: 400, code: "BAD_REQUEST"),
+        Malformed(name: "a 9000-byte method (400, not 414)",
+                  payload: String(repeating: "G", count: 9000) + " /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                  status: 400, code: "BAD_REQUEST"),
         Malformed(name: "Transfer-Encoding on HTTP/1.0",
                   payload: "POST /v1/auth/signup HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                       + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
