@@ -61,9 +61,10 @@ struct RouterDecisionTests {
         #expect(answer(.trace, "/v1/items")?.status == 405)
     }
 
-    @Test("CONNECT: 501 NOT_IMPLEMENTED, even on a routed path")
+    @Test("CONNECT: 501 NOT_IMPLEMENTED on a routed path and on no path")
     func connect() {
         #expect(answer(.connect, "/v1/items") == .connectNotImplemented)
+        #expect(answer(.connect, "/v1/nothing") == .connectNotImplemented)
         #expect(answer(.connect, "/v1/items")?.error == .notImplemented)
     }
 }

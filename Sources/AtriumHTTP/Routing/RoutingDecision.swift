@@ -54,12 +54,14 @@ public struct RoutingAnswer: Sendable, Equatable {
 }
 
 extension Router {
-    /// Decides what a request gets: the matching route, or the router's own answer.
+    /// Decides what a request gets: the matching route, or the router's own answer. A path no
+    /// route has, asked with CONNECT, is 501 rather than 404 (no CONNECT route is declared).
     public func decide(method: HTTPMethod, path: String) -> RoutingDecision {
-        if method == .connect { return .answer(.connectNotImplemented) }
         switch match(method: method, path: path) {
         case .matched(let route, let parameters):
             return .route(route, parameters: parameters)
+        case _ where method == .connect:
+            return .answer(.connectNotImplemented)
         case .notFound where method == .trace:
             return .answer(.traceNotAllowed)
         case .notFound where method == .options && path == "*":
