@@ -18,6 +18,8 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(name: "CAtriumSystem"),
+        // Locks, condition variables, threads, log lines and the syscall helper, written once.
+        .target(name: "AtriumSystem", dependencies: ["CAtriumSystem"], swiftSettings: strict),
 
         // Layers, bottom to top. Each depends only on what is below it.
         .target(name: "AtriumJSON", swiftSettings: strict),
@@ -25,21 +27,22 @@ let package = Package(
         // store decodes once and every layer above it shares.
         .target(name: "AtriumModel", swiftSettings: strict),
         .target(name: "AtriumCrypto", dependencies: ["COpenSSL"], swiftSettings: strict),
-        .target(name: "AtriumHTTP", dependencies: ["CAtriumSystem"], swiftSettings: strict),
-        .target(name: "AtriumSQLite", dependencies: ["CSQLite"], swiftSettings: strict),
+        .target(name: "AtriumHTTP", dependencies: ["AtriumSystem", "CAtriumSystem"], swiftSettings: strict),
+        .target(name: "AtriumSQLite", dependencies: ["CSQLite", "AtriumSystem"], swiftSettings: strict),
         .target(name: "AtriumStore", dependencies: ["AtriumSQLite", "AtriumJSON", "AtriumModel"], swiftSettings: strict),
         .target(name: "AtriumAuth", dependencies: ["AtriumCrypto", "AtriumJSON", "AtriumModel"], swiftSettings: strict),
         .target(
             name: "AtriumAPI",
             dependencies: ["AtriumHTTP", "AtriumStore", "AtriumAuth", "AtriumJSON", "AtriumCrypto", "AtriumWebhooks",
-                           "AtriumOutbound"],
+                           "AtriumOutbound", "AtriumSystem"],
             swiftSettings: strict
         ),
         // Outbound HTTP(S) for webhook delivery, with the SSRF guard.
         .target(name: "AtriumOutbound", dependencies: ["COpenSSL", "CAtriumSystem"], swiftSettings: strict),
         // Webhook signing, payloads, retries and the delivery dispatcher over the outbox.
         .target(name: "AtriumWebhooks",
-                dependencies: ["AtriumStore", "AtriumOutbound", "AtriumCrypto", "AtriumJSON", "CAtriumSystem"],
+                dependencies: ["AtriumStore", "AtriumOutbound", "AtriumCrypto", "AtriumJSON", "AtriumSystem",
+                               "CAtriumSystem"],
                 swiftSettings: strict),
         .executableTarget(name: "Atrium", dependencies: ["AtriumAPI"], swiftSettings: strict),
         .executableTarget(name: "AtriumParserFuzz", dependencies: ["AtriumHTTP"], swiftSettings: strict),

@@ -122,6 +122,9 @@ enum ParserFuzzCheck {
         guard request.target.utf8.count <= limits.maxRequestLineBytes else { fatalError("target over the line limit") }
         guard !request.path.isEmpty else { fatalError("empty path") }
         guard request.method != .connect else { fatalError("CONNECT accepted") }
+        guard request.method.rawValue.utf8.count <= limits.maxMethodBytes else {
+            fatalError("over-long method accepted")
+        }
         if request.path == "*" {
             guard request.method == .options, request.target == "*" else { fatalError("* without OPTIONS") }
         } else {

@@ -1,3 +1,4 @@
+import AtriumSystem
 /// A reader connection with its transaction statements prepared once.
 final class Reader {
     let connection: SQLiteConnection

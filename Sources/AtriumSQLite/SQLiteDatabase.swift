@@ -1,3 +1,4 @@
+import AtriumSystem
 import CSQLite
 
 /// The database: one writer thread doing group commit, plus a pool of WAL reader connections.
@@ -31,7 +32,8 @@ public final class SQLiteDatabase: Sendable {
             readers.append(try Reader(SQLiteConnection.open(configuration, role: .reader)))
         }
         self.readers = ReaderPool(readers)
-        writer = try WriterQueue(connection: writerConnection, maxBatchSize: configuration.maxBatchSize, counters: counters)
+        writer = try WriterQueue(connection: writerConnection, maxBatchSize: configuration.maxBatchSize,
+                                 counters: counters)
         try writer.start()
     }
 

@@ -1,3 +1,4 @@
+import AtriumSystem
 import CSQLite
 
 /// One write waiting in the writer's queue, seen without its result type.

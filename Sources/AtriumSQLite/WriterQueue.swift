@@ -1,3 +1,4 @@
+import AtriumSystem
 import CSQLite
 #if canImport(Glibc)
 import Glibc
@@ -55,21 +56,10 @@ final class WriterQueue: @unchecked Sendable {
 
     /// Starts the (detached) writer thread.
     func start() throws(SQLiteError) {
-        var attributes = pthread_attr_t()
-        pthread_attr_init(&attributes)
-        defer { pthread_attr_destroy(&attributes) }
-        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-        let context = Unmanaged.passRetained(self).toOpaque()
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, &attributes, { context in
-            guard let context else { return nil }
-            let queue = Unmanaged<WriterQueue>.fromOpaque(context).takeRetainedValue()
-            queue.runLoop()
-            return nil
-        }, context)
-        if rc != 0 {
-            Unmanaged<WriterQueue>.fromOpaque(context).release()
-            throw SQLiteError(code: SQLITE_ERROR, message: "cannot start the writer thread (error \(rc))")
+        do {
+            try OSThread.start(name: "atrium-writer", detached: true) { [self] in runLoop() }
+        } catch {
+            throw SQLiteError(code: SQLITE_ERROR, message: "cannot start the writer thread (error \(error.code))")
         }
     }
 

@@ -1,5 +1,6 @@
 import AtriumOutbound
 import AtriumStore
+import AtriumSystem
 import CAtriumSystem
 import Glibc
 import Synchronization
@@ -29,10 +30,10 @@ public final class WebhookDispatcher: Sendable {
     let configuration: DispatcherConfiguration
     let now: @Sendable () -> Int64
     /// Guards `signals`; the dispatcher waits on it.
-    let dispatcherMonitor = Monitor()
+    let dispatcherMonitor = ConditionLock()
     let signals: SignalBox
     /// Guards `queue`; idle workers wait on it.
-    let workMonitor = Monitor()
+    let workMonitor = ConditionLock()
     let queue: WorkQueue
     /// False while no endpoint is active anywhere: commits then need not wake the dispatcher
     /// (an endpoint only receives events younger than itself, and creating one reloads).
@@ -53,9 +54,9 @@ public final class WebhookDispatcher: Sendable {
     public func start() {
         store.onCommit { [weak self] in self?.wake() }
         for index in 0..<max(1, configuration.concurrency) {
-            spawnThread(name: "atrium-hook-\(index)") { [self] in workerLoop() }
+            OSThread.spawn(name: "atrium-hook-\(index)", detached: true) { [self] in workerLoop() }
         }
-        spawnThread(name: "atrium-hooks") { [self] in
+        OSThread.spawn(name: "atrium-hooks", detached: true) { [self] in
             var schedule = Schedule()
             dispatcherLoop(&schedule)
         }
@@ -74,7 +75,7 @@ public final class WebhookDispatcher: Sendable {
         }
         // Wait for the dispatcher thread to leave the store alone.
         dispatcherMonitor.withLock {
-            while !signals.stopped { dispatcherMonitor.wait(milliseconds: 100) }
+            while !signals.stopped { dispatcherMonitor.wait(nanoseconds: 100_000_000) }
         }
     }
 
@@ -102,7 +103,7 @@ public final class WebhookDispatcher: Sendable {
     private func workerLoop() {
         while true {
             let next: DeliveryJob? = workMonitor.withLock {
-                while queue.jobs.isEmpty && !queue.stopping { workMonitor.wait(milliseconds: nil) }
+                while queue.jobs.isEmpty && !queue.stopping { workMonitor.wait() }
                 return queue.stopping ? nil : queue.jobs.removeFirst()
             }
             guard let job = next else { return }
@@ -159,7 +160,7 @@ public final class WebhookDispatcher: Sendable {
                         wait = min(wait, max(0, schedule.lastDiscovery + Self.discoveryInterval - now()))
                     }
                     wait = min(wait, max(0, lastPurge + configuration.purgeIntervalMilliseconds - now()))
-                    if wait > 0 { dispatcherMonitor.wait(milliseconds: wait) }
+                    if wait > 0 { dispatcherMonitor.wait(nanoseconds: UInt64(wait) * 1_000_000) }
                 }
                 let taken = signals.completions
                 signals.completions.removeAll(keepingCapacity: true)
@@ -317,7 +318,8 @@ public final class WebhookDispatcher: Sendable {
                             expired.append((endpointID, row.id))
                             continue
                         }
-                        jobs.append(DeliveryJob(deliveryID: row.id, attempt: row.attempt, webhook: webhook, event: event))
+                        jobs.append(DeliveryJob(deliveryID: row.id, attempt: row.attempt, webhook: webhook,
+                                                event: event))
                         state.running += 1
                         slots -= 1
                     }
@@ -331,7 +333,8 @@ public final class WebhookDispatcher: Sendable {
                         consumed += 1
                         state.scannedTo = header.id
                         state.backlog = max(0, state.backlog - 1)
-                        guard state.wants(header.type), let event = try reader.outboxEvent(id: header.id) else { continue }
+                        guard state.wants(header.type),
+                              let event = try reader.outboxEvent(id: header.id) else { continue }
                         state.firstInFlight.insert(header.id)
                         jobs.append(DeliveryJob(deliveryID: nil, attempt: 1, webhook: webhook, event: event))
                         state.running += 1
@@ -377,7 +380,9 @@ public final class WebhookDispatcher: Sendable {
             settled[outcome.webhookID]?.firstInFlight.remove(outcome.eventID)
         }
         var cursors: [(Int64, Int64)] = []
-        for (id, state) in settled where state.settledThrough > state.cursor { cursors.append((id, state.settledThrough)) }
+        for (id, state) in settled where state.settledThrough > state.cursor {
+            cursors.append((id, state.settledThrough))
+        }
         let moves = cursors
         let retries = try store.write { writer -> [(Int64, Int64)] in
             var retries: [(Int64, Int64)] = []
@@ -413,7 +418,8 @@ public final class WebhookDispatcher: Sendable {
     /// their filter does not want), so a restart does not scan them again and purging can
     /// pass them.
     private func saveCursors(_ schedule: inout Schedule) throws {
-        let moves = schedule.endpoints.values.filter { $0.settledThrough > $0.cursor }.map { ($0.id, $0.settledThrough) }
+        let moves = schedule.endpoints.values.filter { $0.settledThrough > $0.cursor }
+            .map { ($0.id, $0.settledThrough) }
         guard !moves.isEmpty else { return }
         try store.write { writer in
             for (id, cursor) in moves { try writer.advanceWebhookCursor(webhookID: id, to: cursor) }
@@ -422,27 +428,7 @@ public final class WebhookDispatcher: Sendable {
     }
 
     private func log(_ message: String) {
-        var line = Array("{\"level\":\"error\",\"msg\":".utf8)
-        line.append(contentsOf: "\"\(message.replacingQuotes)\"}\n".utf8)
-        _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-    }
-
-    private func spawnThread(name: String, _ body: @escaping @Sendable () -> Void) {
-        let box = Unmanaged.passRetained(ThreadBody {
-            atrium_set_thread_name(name)
-            body()
-        }).toOpaque()
-        var thread = pthread_t()
-        var attributes = pthread_attr_t()
-        pthread_attr_init(&attributes)
-        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-        defer { pthread_attr_destroy(&attributes) }
-        let rc = pthread_create(&thread, &attributes, { raw in
-            guard let raw else { return nil }
-            Unmanaged<ThreadBody>.fromOpaque(raw).takeRetainedValue().body()
-            return nil
-        }, box)
-        precondition(rc == 0, "pthread_create failed: \(rc)")
+        ErrorLog.write(message: message)
     }
 }
 
@@ -463,15 +449,4 @@ final class SignalBox: @unchecked Sendable {
 final class WorkQueue: @unchecked Sendable {
     var jobs: [DeliveryJob] = []
     var stopping = false
-}
-
-private final class ThreadBody {
-    let body: @Sendable () -> Void
-    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-}
-
-extension String {
-    var replacingQuotes: String {
-        String(unicodeScalars.map { $0 == "\"" || $0 == "\\" || $0.value < 0x20 ? "'" : Character($0) })
-    }
 }

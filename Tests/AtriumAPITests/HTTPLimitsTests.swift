@@ -147,6 +147,20 @@ struct HTTPLimitsTests {
                   payload: "POST /v1/auth/signup HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                       + "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
                   status: 501, code: "NOT_IMPLEMENTED"),
+        Malformed(name: "smuggling: Transfer-Encoding whose final coding is not chunked (chunked, gzip)",
+                  payload: "POST /v1/auth/signup HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                      + "Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n",
+                  status: 400, code: "BAD_REQUEST"),
+        Malformed(name: "Transfer-Encoding: identity",
+                  payload: "POST /v1/auth/signup HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                      + "Transfer-Encoding: identity\r\n\r\n{}",
+                  status: 400, code: "BAD_REQUEST"),
+        Malformed(name: "a method longer than any served",
+                  payload: "PROPFIND /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                  status: 400, code: "BAD_REQUEST"),
+        Malformed(name: "a 9000-byte method (400, not 414)",
+                  payload: String(repeating: "G", count: 9000) + " /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                  status: 400, code: "BAD_REQUEST"),
         Malformed(name: "Transfer-Encoding on HTTP/1.0",
                   payload: "POST /v1/auth/signup HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                       + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
@@ -464,6 +478,56 @@ struct HTTPLimitsTests {
         #expect(elapsed < 8, "408 and close took \(elapsed) s with --header-timeout 2")
         #expect(servedMeanwhile == 2)
         #expect(try server.client().request("GET", "/healthz").status == 200)
+    }
+
+    @Test("slowloris of complete header lines: a line every 500 ms, never the blank line, gets 408 at the header timeout")
+    func slowlorisCompleteHeaderLines() throws {
+        // The idle timeout is far away: only the header timeout, counted from the head's first
+        // byte, can end this head (before, whole lines were not timed at all).
+        let server = try TestServer(["--header-timeout", "2", "--idle-timeout", "30"])
+        let slow = try WireSocket(port: server.port)
+        let started = Date()
+        try slow.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        var lines = 0
+        while Date().timeIntervalSince(started) < 12 {
+            if slow.waitReadable(timeout: 0.5) { break }
+            if !slow.trySend("X-Slow-\(lines): \(lines)\r\n") { break }
+            lines += 1
+        }
+        let response = try slow.readResponse()
+        #expect(response.status == 408, "after \(lines) complete header lines")
+        #expect(response.errorCode == "REQUEST_TIMEOUT")
+        let tail = slow.readUntilClose(timeout: 8)
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(tail.closed)
+        #expect(elapsed < 5, "408 and close took \(elapsed) s with --header-timeout 2")
+        #expect(try server.client().request("GET", "/healthz").status == 200)
+    }
+
+    @Test("slow body: a Content-Length body a chunk every 500 ms is 408 at the body timeout, counted from the body's start")
+    func slowBodyFromItsStart() throws {
+        let server = try TestServer(["--header-timeout", "2", "--body-timeout", "3", "--idle-timeout", "30"])
+        let socket = try WireSocket(port: server.port)
+        // The head itself takes 1.5 s (inside the header timeout), in whole lines.
+        try socket.send("POST /v1/auth/signup HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        usleep(750_000)
+        try socket.send("Content-Type: application/json\r\n")
+        usleep(750_000)
+        try socket.send("Content-Length: 1000\r\n\r\n")
+        let bodyStarted = Date()
+        var sent = 0
+        while Date().timeIntervalSince(bodyStarted) < 12 {
+            if socket.waitReadable(timeout: 0.5) { break }
+            if !socket.trySend(" ") { break }
+            sent += 1
+        }
+        let response = try socket.readResponse()
+        let elapsed = Date().timeIntervalSince(bodyStarted)
+        #expect(response.status == 408, "after \(sent) body bytes")
+        #expect(response.errorCode == "REQUEST_TIMEOUT")
+        #expect(elapsed >= 2.9, "the body timeout counted from before the body started: \(elapsed) s")
+        #expect(elapsed < 6, "408 took \(elapsed) s with --body-timeout 3")
+        #expect(socket.readUntilClose(timeout: 8).closed)
     }
 
     @Test("body timeout: a body that stops arriving gets 408 and close")

@@ -1,6 +1,7 @@
 import AtriumAuth
 import AtriumHTTP
 import AtriumStore
+import AtriumSystem
 import Glibc
 import Synchronization
 
@@ -20,14 +21,17 @@ public final class AtriumApplication: Sendable {
         try Store.checkDataDirectory(configuration.dataDirectory)
         let secret = try configuration.jwtSecret
             ?? SecretFile.loadOrCreate(path: configuration.dataDirectory + "/jwt-secret")
-        let keys = JWTKeySet(current: Array(secret.utf8), previous: configuration.jwtPreviousSecret.map { Array($0.utf8) })
+        let keys = JWTKeySet(current: Array(secret.utf8),
+                             previous: configuration.jwtPreviousSecret.map { Array($0.utf8) })
         var storage = StoreConfiguration(dataDirectory: configuration.dataDirectory)
         storage.synchronous = configuration.synchronous
         storage.readerCount = configuration.readerCount
         storage.maxBatchSize = configuration.maxCommitBatch
         storage.exclusive = true
         let store = try Store(configuration: storage, log: { OperationsLog.error($0) })
-        let plans = try configuration.plansFile.map { path throws(ConfigurationError) in try PlanCatalog.load(path: path) }
+        let plans = try configuration.plansFile.map { path throws(ConfigurationError) in
+            try PlanCatalog.load(path: path)
+        }
             ?? PlanCatalog.fromFlags(configuration)
         let services = try Services(configuration: configuration, store: store, jwtKeys: keys, plans: plans)
         self.services = services

@@ -2,6 +2,7 @@ import AtriumAuth
 import AtriumHTTP
 import AtriumJSON
 import AtriumStore
+import AtriumSystem
 
 /// Runs one endpoint for one request: its admission (authentication, the session-only check,
 /// workspace resolution — for calls on one row too — and the plan's feature gate), its work,
@@ -344,20 +345,3 @@ struct EndpointResponder: HTTPHandler {
     }
 }
 
-/// Unexpected errors go to standard error with the request id, never to the client.
-enum ErrorLog {
-    static let sink = LogSink(fd: 2)
-
-    static func write(requestID: String, error: any Error) {
-        var writer = JSONWriter(capacity: 128)
-        writer.beginObject()
-        writer.key("level")
-        writer.string("error")
-        writer.key("request_id")
-        writer.string(requestID)
-        writer.key("error")
-        writer.string(String(describing: error))
-        writer.endObject()
-        sink.write(writer.bytes + [10])
-    }
-}

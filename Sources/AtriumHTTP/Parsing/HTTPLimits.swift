@@ -14,6 +14,10 @@ public struct HTTPLimits: Sendable, Equatable {
     /// Largest decoded body; beyond it `413`, decided from `Content-Length` before any body
     /// byte is read, or, for chunked bodies, from the chunk size that would pass it.
     public var maxBodyBytes: Int = 1 << 20
+    /// Longest method token: the longest method the server serves (`OPTIONS`). A longer one is
+    /// `400`, decided as soon as this many token bytes plus one arrive without a space (before,
+    /// a long method ran into the request-line limit and got `414`, which is for the target).
+    public var maxMethodBytes: Int = 7
     /// Longest chunk extension on one chunk line; beyond it `400`.
     public var maxChunkExtensionBytes: Int = 4 * 1024
 

@@ -26,7 +26,7 @@ extension HTTPParseError {
     public struct Reason: Hashable, Sendable, CustomStringConvertible {
         fileprivate enum Code: String, Sendable {
             case bareLineFeed, bareCarriageReturn, tooManyEmptyLines
-            case controlCharacterInRequestLine, invalidRequestLine, invalidMethod
+            case controlCharacterInRequestLine, invalidRequestLine, invalidMethod, methodTooLong
             case malformedVersion, unsupportedVersion, connectNotImplemented
             case invalidRequestTarget, asteriskFormWithoutOptions, requestLineTooLong
             case invalidFieldName, whitespaceBeforeColon, obsoleteLineFolding, invalidFieldValue
@@ -34,6 +34,7 @@ extension HTTPParseError {
             case missingHost, multipleHost, invalidHost
             case invalidContentLength, multipleContentLength, contentLengthOverflow, contentLengthTooLarge
             case contentLengthWithTransferEncoding, transferEncodingInHTTP10, unsupportedTransferEncoding
+            case finalCodingNotChunked
             case invalidChunkSize, chunkSizeOverflow, chunkExtensionTooLong, invalidChunkExtension
             case missingChunkDataCRLF, chunkedBodyTooLarge
             case unsupportedExpectation
@@ -58,6 +59,9 @@ extension HTTPParseError {
         public static let invalidRequestLine = Reason(.invalidRequestLine)
         /// The method is not a token (400).
         public static let invalidMethod = Reason(.invalidMethod)
+        /// A method token longer than `maxMethodBytes`, the longest method served (400; not 414,
+        /// which is for the target).
+        public static let methodTooLong = Reason(.methodTooLong)
         /// The version is not `HTTP/DIGIT.DIGIT` (400).
         public static let malformedVersion = Reason(.malformedVersion)
         /// A well-formed version other than 1.0 and 1.1 (505).
@@ -106,8 +110,12 @@ extension HTTPParseError {
         public static let contentLengthWithTransferEncoding = Reason(.contentLengthWithTransferEncoding)
         /// Transfer-Encoding on an HTTP/1.0 request (400).
         public static let transferEncodingInHTTP10 = Reason(.transferEncodingInHTTP10)
-        /// Any transfer coding other than one lone `chunked` (501).
+        /// A transfer coding we do not implement before a final `chunked`, or `chunked` with
+        /// parameters (501).
         public static let unsupportedTransferEncoding = Reason(.unsupportedTransferEncoding)
+        /// A `Transfer-Encoding` whose final coding is not `chunked`: the body's end cannot be
+        /// found (RFC 9112 §6.3, 400, a smuggling vector).
+        public static let finalCodingNotChunked = Reason(.finalCodingNotChunked)
 
         // MARK: Chunked body
         /// A chunk size that is missing or not hex (400).
@@ -151,6 +159,7 @@ extension HTTPParseError {
             case .controlCharacterInRequestLine: "Control character in the request line"
             case .invalidRequestLine: "Malformed request line"
             case .invalidMethod: "Invalid method"
+            case .methodTooLong: "Method too long"
             case .malformedVersion: "Malformed HTTP version"
             case .unsupportedVersion: "HTTP version not supported"
             case .connectNotImplemented: "CONNECT is not implemented"
@@ -172,7 +181,8 @@ extension HTTPParseError {
             case .contentLengthTooLarge: "Request body too large"
             case .contentLengthWithTransferEncoding: "Content-Length together with Transfer-Encoding"
             case .transferEncodingInHTTP10: "Transfer-Encoding is not allowed in HTTP/1.0"
-            case .unsupportedTransferEncoding: "Only a lone 'chunked' transfer coding is supported"
+            case .unsupportedTransferEncoding: "Only the 'chunked' transfer coding is implemented"
+            case .finalCodingNotChunked: "The final transfer coding must be 'chunked'"
             case .invalidChunkSize: "Invalid chunk size"
             case .chunkSizeOverflow: "Chunk size too large to represent"
             case .chunkExtensionTooLong: "Chunk extension too long"

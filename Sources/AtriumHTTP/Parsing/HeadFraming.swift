@@ -15,17 +15,21 @@ struct HeadFraming: Sendable, Equatable {
     var keepAlive: Bool
     var expectsContinue: Bool
 
-    static func check(_ fields: HTTPFields, version: HTTPVersion, limits: HTTPLimits) -> Result<HeadFraming, HTTPParseError> {
+    static func check(
+        _ fields: HTTPFields, version: HTTPVersion, limits: HTTPLimits
+    ) -> Result<HeadFraming, HTTPParseError> {
         Result { () throws(HTTPParseError) in try check(fields, version: version, limits: limits) }
     }
 
-    private static func check(_ fields: HTTPFields, version: HTTPVersion, limits: HTTPLimits) throws(HTTPParseError) -> HeadFraming {
+    private static func check(
+        _ fields: HTTPFields, version: HTTPVersion, limits: HTTPLimits
+    ) throws(HTTPParseError) -> HeadFraming {
         var hostCount = 0
         var hostValid = true
         var contentLengthCount = 0
         var contentLengthIndex = 0
         var transferEncodingCount = 0
-        var transferEncodingIsChunked = false
+        var transferCodings = TransferCodings()
         var expectsContinue = false
         var unsupportedExpectation = false
         var connectionClose = false
@@ -53,7 +57,8 @@ struct HeadFraming: Sendable, Equatable {
                     contentLengthIndex = index
                 case 17 where HTTPBytes.equalsIgnoringCase(name, "transfer-encoding"):
                     transferEncodingCount += 1
-                    transferEncodingIsChunked = HTTPBytes.equalsIgnoringCase(value, "chunked")
+                    // Several fields are one list, in order (RFC 9110 §5.3).
+                    forEachListElement(value) { transferCodings.add($0) }
                 default:
                     break
                 }
@@ -76,9 +81,10 @@ struct HeadFraming: Sendable, Equatable {
             body = .length(length)
         }
         if transferEncodingCount > 0 {
-            guard transferEncodingCount == 1, transferEncodingIsChunked else {
-                throw HTTPParseError(.unsupportedTransferEncoding)
-            }
+            // RFC 9112 §6.3: without `chunked` last the body's end cannot be found (400); a
+            // coding we do not implement before it cannot be undone (501).
+            guard transferCodings.finalIsChunked else { throw HTTPParseError(.finalCodingNotChunked) }
+            guard transferCodings.isLoneChunked else { throw HTTPParseError(.unsupportedTransferEncoding) }
             body = .chunked
         }
         if unsupportedExpectation { throw HTTPParseError(.unsupportedExpectation) }
@@ -111,7 +117,9 @@ struct HeadFraming: Sendable, Equatable {
     }
 
     /// Calls `body` with each OWS-trimmed, non-empty element of a comma-separated list.
-    private static func forEachListElement(_ value: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+    private static func forEachListElement(
+        _ value: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void
+    ) {
         var start = 0
         while start <= value.count {
             var end = start
@@ -123,5 +131,25 @@ struct HeadFraming: Sendable, Equatable {
             if lower < upper { body(UnsafeBufferPointer(rebasing: value[lower..<upper])) }
             start = end + 1
         }
+    }
+}
+
+/// What the `Transfer-Encoding` list says, element by element, without keeping the values:
+/// how many codings it names, whether the last one is `chunked`, and whether that one carries
+/// parameters (`chunked;q=1`: chunked last, but not a form we implement).
+private struct TransferCodings {
+    private(set) var count = 0
+    private(set) var finalIsChunked = false
+    private(set) var finalHasParameters = false
+
+    /// Only one lone `chunked` is decoded.
+    var isLoneChunked: Bool { count == 1 && finalIsChunked && !finalHasParameters }
+
+    mutating func add(_ coding: UnsafeBufferPointer<UInt8>) {
+        count += 1
+        var nameEnd = coding.firstIndex(of: UInt8(ascii: ";")) ?? coding.count
+        finalHasParameters = nameEnd < coding.count
+        while nameEnd > 0, HTTPBytes.isWhitespace(coding[nameEnd - 1]) { nameEnd -= 1 }
+        finalIsChunked = HTTPBytes.equalsIgnoringCase(UnsafeBufferPointer(rebasing: coding[0..<nameEnd]), "chunked")
     }
 }

@@ -1,6 +1,7 @@
 extension RequestParser {
     /// Skips a few empty lines, then parses the request line.
     mutating func parseRequestLine() -> Step {
+        if methodRunsTooLong() { return .fail(.methodTooLong) }
         switch scanLine(limit: limits.maxRequestLineBytes) {
         case .incomplete:
             return .needMoreData
@@ -31,6 +32,19 @@ extension RequestParser {
                 return .fail(error.reason)
             }
         }
+    }
+
+    /// Whether the line at `readIndex` starts with more than `maxMethodBytes` token bytes: a
+    /// method longer than any served. Decided at byte `maxMethodBytes + 1` of the line, so the
+    /// answer does not depend on how the bytes were split (a line with a space, CR, LF or other
+    /// non-token byte within that reach is left to the request-line rules).
+    private func methodRunsTooLong() -> Bool {
+        let reach = limits.maxMethodBytes.addingReportingOverflow(1)
+        guard !reach.overflow, buffer.count - readIndex >= reach.partialValue else { return false }
+        for index in readIndex..<(readIndex + reach.partialValue) where !HTTPBytes.isTokenByte(buffer[index]) {
+            return false
+        }
+        return true
     }
 
     /// Parses one header (or trailer) field line, or the empty line that ends the block.

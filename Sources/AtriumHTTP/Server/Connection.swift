@@ -13,31 +13,23 @@ final class Connection {
     /// Unsent response bytes (empty when the socket took everything).
     var pendingOutput: [UInt8] = []
     var pendingOffset = 0
-    /// A handler is running for this connection's current request.
-    var busy = false
-    /// The current request, while a handler runs.
-    var inflight: InflightRequest?
     /// Reading stopped because too much pipelined input is buffered; resume after the response.
     var readPaused = false
     /// Close once the pending output is written.
     var closeAfterWrite = false
-    /// Output is written and the write side shut; input is read and dropped until EOF or
-    /// `drainDeadline`, so the client sees the final response instead of a reset.
-    var draining = false
-    var drainDeadline: UInt64 = 0
     var peerClosed = false
-    /// Monotonic times (ns): last byte in or out; first byte of the current head; first
-    /// moment the current body was waited for (0 = not started).
-    var lastActivity: UInt64
-    var headStartedAt: UInt64 = 0
-    var bodyStartedAt: UInt64 = 0
+    /// The current request, while a handler runs.
+    var inflight: InflightRequest?
+    /// The phase (idle, reading a head or body, in a handler, writing, draining) and the
+    /// deadline it runs against.
+    var state: ConnectionStateMachine
 
     init(fd: Int32, generation: UInt32, clientAddress: String, limits: HTTPLimits, now: UInt64) {
         self.fd = fd
         self.generation = generation
         self.clientAddress = clientAddress
         self.parser = RequestParser(limits: limits)
-        self.lastActivity = now
+        self.state = ConnectionStateMachine(now: now)
     }
 
     var hasPendingOutput: Bool { pendingOffset < pendingOutput.count }

@@ -1,3 +1,4 @@
+import AtriumSystem
 import CAtriumSystem
 import Glibc
 

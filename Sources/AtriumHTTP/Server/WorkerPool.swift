@@ -1,3 +1,4 @@
+import AtriumSystem
 import Glibc
 
 /// A fixed set of threads for work that may block (SQLite, password hashing), so the event
@@ -25,7 +26,7 @@ public final class WorkerPool: @unchecked Sendable {
 
     /// One idle thread's place to sleep.
     private final class Sleeper: Sendable {
-        let condition = ThreadCondition()
+        let condition = PThreadCondition()
         // Guarded by the pool's lock (see the pool's Sendable note); `nonisolated(unsafe)`
         // because the compiler cannot see that lock.
         nonisolated(unsafe) var woken = false

@@ -23,7 +23,9 @@ final class TestServer: @unchecked Sendable {
     }
 
     /// Starts a server. `extraArguments` are flags; a fast password KDF is used unless given.
-    init(_ extraArguments: [String] = [], dataDirectory: String? = nil) throws {
+    /// `fileLimit` starts it under `ulimit -n` (through `/bin/sh`, which `exec`s the server, so
+    /// the process id is the server's).
+    init(_ extraArguments: [String] = [], dataDirectory: String? = nil, fileLimit: Int? = nil) throws {
         let directory = dataDirectory ?? TestServer.makeTemporaryDirectory()
         self.dataDirectory = directory
         var arguments = ["serve", "--port", "0", "--data-dir", directory]
@@ -31,8 +33,14 @@ final class TestServer: @unchecked Sendable {
         arguments += extraArguments
         self.arguments = arguments
         process = Process()
-        process.executableURL = URL(fileURLWithPath: TestServer.binaryPath)
-        process.arguments = arguments
+        if let fileLimit {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -n \(fileLimit) && exec \"$0\" \"$@\"", TestServer.binaryPath]
+                + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: TestServer.binaryPath)
+            process.arguments = arguments
+        }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -97,6 +105,18 @@ final class TestServer: @unchecked Sendable {
     }
 
     func client() throws -> HTTPTestClient { try HTTPTestClient(port: port) }
+
+    /// CPU time (user + system) the server process has used so far, in seconds.
+    func cpuSeconds() throws -> Double {
+        let stat = try String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8)
+        // Fields after the command name (which may hold spaces) start at state, field 3.
+        guard let close = stat.lastIndex(of: ")") else { throw TestFailure("unreadable /proc stat") }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else {
+            throw TestFailure("unreadable /proc stat: \(stat)")
+        }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
 
     static func makeTemporaryDirectory() -> String {
         let path = NSTemporaryDirectory() + "atrium-test-" + UUID().uuidString

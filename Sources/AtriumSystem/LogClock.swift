@@ -3,6 +3,10 @@ import Glibc
 
 /// Writes RFC 3339 UTC timestamps with milliseconds (`2026-11-23T17:30:00.123Z`), formatting
 /// the date and time part once per second.
+///
+/// It exists because the access log writes one timestamp per request, and `gmtime_r` plus
+/// formatting for each would cost more than the rest of the line. Not `Sendable`: each event
+/// loop keeps its own.
 public final class LogClock {
     private var cachedSecond: Int64 = -1
     private var cachedPrefix: [UInt8] = []
@@ -41,27 +45,5 @@ public final class LogClock {
         }
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
             + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))"
-    }
-}
-
-/// Where access-log lines go: standard output by default, written whole under a lock so
-/// lines from different loops never interleave.
-public final class LogSink: @unchecked Sendable {
-    // @unchecked Sendable: `fd` is immutable and every write holds `lock`.
-    private let lock = ConditionLock()
-    private let fd: Int32
-
-    public init(fd: Int32 = 1) { self.fd = fd }
-
-    public func write(_ bytes: [UInt8]) {
-        lock.withLock {
-            bytes.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                    if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { return }
-                }
-            }
-        }
     }
 }
