@@ -166,6 +166,11 @@ final class WriterQueue: @unchecked Sendable {
             mutex.lock()
         }
         mutex.unlock()
+        // Move the whole log into the database file before closing, so a closed store is one
+        // self-contained file (a copy of atrium.db, or a damaged one, is what it looks like)
+        // whichever connection happens to close last. Best effort: a reader still in a
+        // transaction only makes the checkpoint partial.
+        try? connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         connection.close()
         pthread_setspecific(writerThreadKey, nil)
         mutex.withLock {
