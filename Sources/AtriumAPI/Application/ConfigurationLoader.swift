@@ -69,6 +69,15 @@ public enum ConfigurationLoader {
         ("loop-yield-us", { c, v throws(ConfigurationError) in c.http.busyYieldMicroseconds = try integer(v, "loop-yield-us", 0...1_000_000) }),
         ("read-workers", { c, v throws(ConfigurationError) in c.readWorkers = try integer(v, "read-workers", 1...256) }),
         ("workers", { c, v throws(ConfigurationError) in c.http.workerThreadCount = try integer(v, "workers", 1...1024) }),
+        ("fair-scheduling", { c, v throws(ConfigurationError) in
+            c.http.fairScheduling = try boolean(v, "fair-scheduling")
+        }),
+        ("tenant-queue-limit", { c, v throws(ConfigurationError) in
+            c.http.tenantQueueLimit = try integer(v, "tenant-queue-limit", 1...1_000_000)
+        }),
+        ("queue-limit", { c, v throws(ConfigurationError) in
+            c.http.workerQueueCapacity = try integer(v, "queue-limit", 1...1_000_000)
+        }),
         ("max-connections", { c, v throws(ConfigurationError) in c.http.maxConnections = try integer(v, "max-connections", 1...10_000_000) }),
         ("header-timeout", { c, v throws(ConfigurationError) in c.http.headerTimeoutSeconds = Double(try integer(v, "header-timeout", 1...3600)) }),
         ("body-timeout", { c, v throws(ConfigurationError) in c.http.bodyTimeoutSeconds = Double(try integer(v, "body-timeout", 1...3600)) }),

@@ -36,8 +36,11 @@ public final class Services: Sendable {
         keyUsage = KeyUsageRecorder()
         authenticator = Authenticator(codec: codec, keyUsage: keyUsage)
         clientAddresses = ClientAddressResolver(trustedProxies: configuration.trustedProxies)
-        passwordPool = WorkerPool(name: "atrium-kdf", threadCount: max(1, Int(System.coreCount) / 2), capacity: 256)
-        readPool = WorkerPool(name: "atrium-read", threadCount: configuration.readWorkers, capacity: 8192)
+        let http = configuration.http
+        passwordPool = WorkerPool(name: "atrium-kdf", threadCount: max(1, Int(System.coreCount) / 2), capacity: 256,
+                                  tenantCapacity: min(64, http.tenantQueueLimit), fair: http.fairScheduling)
+        readPool = WorkerPool(name: "atrium-read", threadCount: configuration.readWorkers, capacity: 8192,
+                              tenantCapacity: http.tenantQueueLimit, fair: http.fairScheduling)
         var outbound = OutboundClientConfiguration()
         outbound.allowPrivateAddresses = configuration.webhookAllowPrivate
         outbound.timeoutSeconds = Double(configuration.webhookTimeoutSeconds)

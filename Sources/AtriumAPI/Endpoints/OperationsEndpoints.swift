@@ -31,8 +31,15 @@ enum OperationsEndpoints {
                     "openapi", "The OpenAPI 3.1 document of this API", response: .anyObject))
     }
 
+    /// Ready when the store answers and no request was shed for overload in the last second
+    /// (a load balancer then sends new work elsewhere).
     static func readiness(_ request: OpenRequest) throws -> HTTPResponse {
         guard request.services.store.isHealthy else { throw APIError.unavailable }
+        if MetricsText.httpMetrics.withLock({ $0?.isShedding }) == true {
+            var error = APIError(.unavailable, "The server is overloaded; retry shortly.")
+            error.headers.append(("Retry-After", "1"))
+            throw error
+        }
         return HTTPResponse(status: 200, body: okBody)
     }
 }

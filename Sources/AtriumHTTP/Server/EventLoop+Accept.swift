@@ -73,6 +73,7 @@ extension EventLoop {
                                keepAlive10: false, into: &buffer)
         _ = buffer.withUnsafeBytes { raw in try? systemCall("write") { write(fd, raw.baseAddress, raw.count) } }
         shared.metrics.record(routeIndex: -1, status: 503, nanoseconds: 0)
+        shared.metrics.recordShed(.connectionLimit)
         close(fd)
     }
 

@@ -40,23 +40,28 @@ extension EventLoop {
             let pool: WorkerPool
             if case .dedicatedPool(let dedicated) = route.placement { pool = dedicated } else { pool = shared.workers }
             let responder = HTTPResponder(loop: self, fd: fd, generation: generation)
-            queuedJobs.append(QueuedJob(pool: pool, fd: fd, generation: generation, responder: responder) {
+            let tenant = TenantKey.of(request, clientAddress: connection.clientAddress)
+            queuedJobs.append(QueuedJob(pool: pool, tenant: tenant, fd: fd, generation: generation,
+                                        responder: responder) {
                 handler.handle(request, context: context, responder: responder)
             })
         }
     }
 
-    /// Hands this turn's jobs to their pools; a job a full pool refuses is answered 503.
+    /// Hands this turn's jobs to their pools, each in its tenant's lane; a job a pool refuses
+    /// (the pool full, or the tenant's share of it) is answered 503 and counted as shed.
     func submitQueuedJobs() {
         while !queuedJobs.isEmpty {
             let pool = queuedJobs[0].pool
             let sameTail = queuedJobs.firstIndex { $0.pool !== pool } ?? queuedJobs.count
             let group = Array(queuedJobs[0..<sameTail])
             queuedJobs.removeFirst(sameTail)
-            let accepted = pool.submit(batch: group.map(\.work))
-            for refused in group[accepted...] {
-                refused.responder.withdraw()
-                refuseOverload(fd: refused.fd, generation: refused.generation)
+            let refusals = pool.submit(tenantJobs: group.map { ($0.tenant, $0.work) })
+            for (job, refusal) in zip(group, refusals) {
+                guard let refusal else { continue }
+                shared.metrics.recordShed(refusal == .full ? .queueFull : .tenantShare)
+                job.responder.withdraw()
+                refuseOverload(fd: job.fd, generation: job.generation)
             }
         }
     }

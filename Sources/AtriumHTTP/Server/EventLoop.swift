@@ -59,6 +59,8 @@ final class EventLoop: @unchecked Sendable {
 
     struct QueuedJob {
         let pool: WorkerPool
+        /// The lane it waits in (`TenantKey`).
+        let tenant: UInt64
         let fd: Int32
         let generation: UInt32
         let responder: HTTPResponder

@@ -1,4 +1,5 @@
 import CAtriumSystem
+import Synchronization
 
 /// Request counters by route template and status, a latency histogram and the open
 /// connection gauge, shared by every event loop and rendered in the Prometheus text format.
@@ -6,7 +7,7 @@ import CAtriumSystem
 /// Counters live in one flat `UInt64` array updated with relaxed atomic adds (C helpers),
 /// so recording a request takes no lock and allocates nothing.
 public final class HTTPMetrics: @unchecked Sendable {
-    // @unchecked Sendable: `counters`, `histogram` and `openConnections` point to memory
+    // @unchecked Sendable: `counters`, `histogram`, `openConnections` and `shed` point to memory
     // allocated once in init and freed in deinit; every access after init goes through the
     // atomic C helpers. `templates` is immutable.
     static let trackedStatuses: [Int] = [
@@ -22,6 +23,28 @@ public final class HTTPMetrics: @unchecked Sendable {
     /// Buckets, then +Inf, then the sum of nanoseconds.
     private let histogram: UnsafeMutablePointer<UInt64>
     private let openConnections: UnsafeMutablePointer<Int>
+    /// Requests answered 503 instead of being queued, by reason.
+    private let shed: UnsafeMutablePointer<UInt64>
+    /// When the last request was shed (monotonic nanoseconds; 0: never).
+    private let lastShedAt = Atomic<UInt64>(0)
+
+    /// Why a request was answered 503 before any handler ran.
+    public enum ShedReason: Int, CaseIterable, Sendable {
+        /// Every slot of a worker pool's queue was taken.
+        case queueFull
+        /// The tenant's share of a pool's queue was taken (its flood sheds its own requests).
+        case tenantShare
+        /// `--max-connections` connections were open.
+        case connectionLimit
+
+        var label: String {
+            switch self {
+            case .queueFull: return "queue_full"
+            case .tenantShare: return "tenant_share"
+            case .connectionLimit: return "connection_limit"
+            }
+        }
+    }
 
     /// - Parameter templates: route templates by route index; one more slot is added for
     ///   requests that matched no route.
@@ -35,12 +58,15 @@ public final class HTTPMetrics: @unchecked Sendable {
         histogram.initialize(repeating: 0, count: Self.bucketBounds.count + 2)
         openConnections = .allocate(capacity: 1)
         openConnections.initialize(to: 0)
+        shed = .allocate(capacity: ShedReason.allCases.count)
+        shed.initialize(repeating: 0, count: ShedReason.allCases.count)
     }
 
     deinit {
         counters.deallocate()
         histogram.deallocate()
         openConnections.deallocate()
+        shed.deallocate()
     }
 
     /// The route index used for requests that matched nothing.
@@ -58,6 +84,20 @@ public final class HTTPMetrics: @unchecked Sendable {
         }
         atrium_counter_add(histogram, bucket, 1)
         atrium_counter_add(histogram, Self.bucketBounds.count + 1, nanoseconds)
+    }
+
+    func recordShed(_ reason: ShedReason) {
+        atrium_counter_add(shed, reason.rawValue, 1)
+        lastShedAt.store(atrium_monotonic_ns(), ordering: .relaxed)
+    }
+
+    /// Requests shed for `reason` so far.
+    public func shedCount(_ reason: ShedReason) -> UInt64 { atrium_counter_load(shed, reason.rawValue) }
+
+    /// True when a request was shed in the last second: the server is overloaded right now.
+    public var isShedding: Bool {
+        let last = lastShedAt.load(ordering: .relaxed)
+        return last != 0 && atrium_monotonic_ns() &- last < 1_000_000_000
     }
 
     func connectionOpened() { _ = atrium_gauge_add(openConnections, 1) }
@@ -93,6 +133,11 @@ public final class HTTPMetrics: @unchecked Sendable {
         out += "# HELP atrium_http_open_connections Open client connections.\n"
         out += "# TYPE atrium_http_open_connections gauge\n"
         out += "atrium_http_open_connections \(openConnectionCount)\n"
+        out += "# HELP atrium_http_shed_requests_total Requests answered 503 instead of being queued, by reason.\n"
+        out += "# TYPE atrium_http_shed_requests_total counter\n"
+        for reason in ShedReason.allCases {
+            out += "atrium_http_shed_requests_total{reason=\"\(reason.label)\"} \(shedCount(reason))\n"
+        }
         return out
     }
 }

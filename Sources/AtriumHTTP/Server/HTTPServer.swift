@@ -73,7 +73,8 @@ public final class HTTPServer: Sendable {
         }
         metrics = HTTPMetrics(templates: router.routes.map { "\($0.method.rawValue) \($0.template)" })
         let workers = WorkerPool(name: "atrium-worker", threadCount: configuration.workerThreadCount,
-                                 capacity: configuration.workerQueueCapacity)
+                                 capacity: configuration.workerQueueCapacity,
+                                 tenantCapacity: configuration.tenantQueueLimit, fair: configuration.fairScheduling)
         shared = ServerShared(configuration: configuration, router: router, metrics: metrics, workers: workers,
                               listenFDs: listenFDs, renderError: renderError, logSink: logSink)
         var loops: [EventLoop] = []

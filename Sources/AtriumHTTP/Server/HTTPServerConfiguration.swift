@@ -13,6 +13,11 @@ public struct HTTPServerConfiguration: Sendable {
     public var workerThreadCount: Int = 32
     /// Jobs that may wait for a worker before requests are answered 503.
     public var workerQueueCapacity: Int = 4096
+    /// Queue waiting work per tenant and serve tenants in turn (`FairQueue`); false serves
+    /// every pool first come, first served (kept for comparison in `make bench`).
+    public var fairScheduling = true
+    /// Jobs one tenant may have waiting in a pool before its further requests get 503.
+    public var tenantQueueLimit: Int = 256
     public var limits = HTTPLimits()
     public var maxConnections: Int = 20_000
     public var headerTimeoutSeconds: Double = 10
