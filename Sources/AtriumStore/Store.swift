@@ -34,7 +34,8 @@ public final class Store: Sendable {
         sqlite.maxBatchSize = configuration.maxBatchSize
         sqlite.maxPageCount = configuration.maxPageCount
         do {
-            database = try SQLiteDatabase(configuration: sqlite, migrations: EmbeddedMigrations.all)
+            database = try SQLiteDatabase(configuration: sqlite,
+                                          migrations: InvitationToken.migrations(EmbeddedMigrations.all))
         } catch {
             throw DataDirectoryCheck.openFailure(error, path: path)
         }
