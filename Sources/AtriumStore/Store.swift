@@ -33,6 +33,7 @@ public final class Store: Sendable {
         sqlite.readerCount = configuration.readerCount
         sqlite.maxBatchSize = configuration.maxBatchSize
         sqlite.maxPageCount = configuration.maxPageCount
+        sqlite.busyTimeoutMilliseconds = configuration.busyTimeoutMilliseconds
         do {
             database = try SQLiteDatabase(configuration: sqlite,
                                           migrations: InvitationToken.migrations(EmbeddedMigrations.all))

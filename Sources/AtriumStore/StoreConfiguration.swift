@@ -17,6 +17,9 @@ public struct StoreConfiguration: Sendable {
     public var readerCount = 4
     /// Group commit: at most this many writes share one transaction.
     public var maxBatchSize = 256
+    /// How long a write waits for another process's lock (an admin command) before the
+    /// request is answered `StoreError.busy`.
+    public var busyTimeoutMilliseconds: Int32 = 5000
     /// A cap on the database's size in pages, past which writes fail as on a full disk. nil =
     /// none. Only for tests of the full-disk path where a small file system cannot be mounted.
     public var maxPageCount: Int?
