@@ -29,7 +29,8 @@ extension StoreWriter {
     public func createInvitation(workspaceID: Int64, email: String, role: Role, tokenHash: [UInt8], invitedBy: Int64,
                                  expiresAt: Int64, now: Int64) throws(SQLiteError) -> InvitationRow {
         try connection.run("""
-            INSERT INTO invitations (workspace_id, email, role, token_hash, status, invited_by, expires_at, created_at, updated_at)
+            INSERT INTO invitations
+                (workspace_id, email, role, token_hash, status, invited_by, expires_at, created_at, updated_at)
             VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)
             """, [.integer(workspaceID), .text(email), .text(role.rawValue), .blob(tokenHash), .integer(invitedBy),
                   .integer(expiresAt), .integer(now), .integer(now)])

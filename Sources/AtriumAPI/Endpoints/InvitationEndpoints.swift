@@ -91,7 +91,8 @@ enum InvitationEndpoints {
                 try writer.hitRateLimit(bucket: bucket, windowMilliseconds: hour, now: now)
             }
             let invitation = try writer.createInvitation(
-                workspaceID: workspaceID, email: email, role: role, tokenHash: InvitationToken.hash(token), invitedBy: callerID,
+                workspaceID: workspaceID, email: email, role: role, tokenHash: InvitationToken.hash(token),
+                invitedBy: callerID,
                 expiresAt: now + lifetime, now: now)
             try writer.audit(workspaceID: workspaceID, action: "invitation.created", actor: actor,
                              target: Presenters.target([("invitation_id", .number(JSONNumber(invitation.id))),
@@ -123,7 +124,8 @@ enum InvitationEndpoints {
         let services = request.services
         let (workspace, member, main) = try services.store.write { writer -> (WorkspaceRow, MemberRow, Int64?) in
             guard let user = try writer.reader.user(id: callerID),
-                  let invitation = try writer.reader.invitation(tokenHash: InvitationToken.hash(token)), invitation.email == user.email else {
+                  let invitation = try writer.reader.invitation(tokenHash: InvitationToken.hash(token)),
+                  invitation.email == user.email else {
                 throw APIError.notFound
             }
             guard invitation.visibleStatus(now: now) == .pending else {
@@ -188,7 +190,8 @@ enum InvitationEndpoints {
             guard invitation.status == .pending else {
                 throw APIError(.invitationNotPending, "Only a pending or expired invitation can be resent.")
             }
-            try writer.renewInvitation(id: id, tokenHash: InvitationToken.hash(token), expiresAt: now + lifetime, now: now)
+            try writer.renewInvitation(id: id, tokenHash: InvitationToken.hash(token), expiresAt: now + lifetime,
+                                       now: now)
             try writer.audit(workspaceID: invitation.workspaceID, action: "invitation.resent", actor: actor,
                              target: Presenters.target([("invitation_id", .number(JSONNumber(id)))]), now: now)
             guard let renewed = try writer.reader.invitation(id: id) else { throw APIError.notFound }
