@@ -29,7 +29,8 @@ let package = Package(
         .target(name: "AtriumCrypto", dependencies: ["COpenSSL"], swiftSettings: strict),
         .target(name: "AtriumHTTP", dependencies: ["AtriumSystem", "CAtriumSystem"], swiftSettings: strict),
         .target(name: "AtriumSQLite", dependencies: ["CSQLite", "AtriumSystem"], swiftSettings: strict),
-        .target(name: "AtriumStore", dependencies: ["AtriumSQLite", "AtriumJSON", "AtriumModel"], swiftSettings: strict),
+        .target(name: "AtriumStore", dependencies: ["AtriumSQLite", "AtriumJSON", "AtriumModel", "AtriumCrypto"],
+                swiftSettings: strict),
         .target(name: "AtriumAuth", dependencies: ["AtriumCrypto", "AtriumJSON", "AtriumModel"], swiftSettings: strict),
         .target(
             name: "AtriumAPI",
@@ -61,6 +62,7 @@ let package = Package(
         .testTarget(name: "AtriumWebhooksTests", dependencies: ["AtriumWebhooks", "AtriumStore", "AtriumCrypto", "AtriumJSON"]),
         .testTarget(name: "AtriumAPIUnitTests", dependencies: ["AtriumAPI", "AtriumHTTP", "AtriumJSON"]),
         .testTarget(name: "AtriumAPITests",
-                    dependencies: ["AtriumJSON", "AtriumCrypto", "AtriumAuth", "AtriumTestSupport", "COpenSSL"]),
+                    dependencies: ["AtriumJSON", "AtriumCrypto", "AtriumAuth", "AtriumTestSupport", "COpenSSL",
+                                   "AtriumStore", "AtriumSQLite"]),
     ]
 )

@@ -48,6 +48,7 @@ enum SQLiteMigrator {
                 "SELECT 1 FROM schema_migrations WHERE version = ?", [.integer(Int64(migration.version))])
             if done.isEmpty {
                 try connection.execute(migration.sql)
+                try migration.afterSQL?(connection)
                 try connection.run(
                     """
                     INSERT INTO schema_migrations(version, name, applied_at)

@@ -4,7 +4,6 @@ public struct InvitationRow: Sendable, Equatable {
     public let workspaceID: Int64
     public let email: String
     public let role: Role
-    public let token: String
     /// `pending`, `accepted` or `revoked` as stored; `expired` is derived from `expiresAt`.
     public let status: InvitationStatus
     public let invitedBy: Int64

@@ -2,7 +2,6 @@ import AtriumSQLite
 // Rows carry AtriumModel's enums; re-exported so users of the store see them with it.
 @_exported import AtriumModel
 import Glibc
-import Synchronization
 
 /// Atrium's database: the only way handlers reach data. It exposes narrow read and write
 /// scopes (`StoreReader`, `StoreWriter`) whose methods hold all the SQL, so a second backend
@@ -33,8 +32,10 @@ public final class Store: Sendable {
         sqlite.readerCount = configuration.readerCount
         sqlite.maxBatchSize = configuration.maxBatchSize
         sqlite.maxPageCount = configuration.maxPageCount
+        sqlite.busyTimeoutMilliseconds = configuration.busyTimeoutMilliseconds
         do {
-            database = try SQLiteDatabase(configuration: sqlite, migrations: EmbeddedMigrations.all)
+            database = try SQLiteDatabase(configuration: sqlite,
+                                          migrations: InvitationToken.migrations(EmbeddedMigrations.all))
         } catch {
             throw DataDirectoryCheck.openFailure(error, path: path)
         }
@@ -117,30 +118,6 @@ public final class Store: Sendable {
     public static func standardError(_ line: String) {
         var bytes = Array((line + "\n").utf8)
         _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
-    }
-}
-
-/// Counts writes refused for a full disk and says so at most once per interval, with the
-/// number of refusals since the last message, so a full disk under load cannot flood the log.
-final class StorageFullLog: Sendable {
-    static let interval: Int64 = 10
-    private let state = Mutex<(count: Int, lastLogged: Int64?, unlogged: Int)>((0, nil, 0))
-
-    var count: Int { state.withLock { $0.count } }
-
-    /// The message to log for one more refusal at `now` (seconds), or nil while quiet.
-    func record(now: Int64) -> String? {
-        state.withLock { state in
-            state.count += 1
-            state.unlogged += 1
-            if let last = state.lastLogged, now - last < Self.interval { return nil }
-            state.lastLogged = now
-            let refused = state.unlogged
-            state.unlogged = 0
-            return "storage full: the disk holding the data directory has no room left; "
-                + "\(refused) write(s) refused with 503 since the last message; reads still work, "
-                + "writes resume once space is freed"
-        }
     }
 }
 

@@ -17,6 +17,9 @@ public struct StoreConfiguration: Sendable {
     public var readerCount = 4
     /// Group commit: at most this many writes share one transaction.
     public var maxBatchSize = 256
+    /// How long a write waits for another process's lock (an admin command) before the
+    /// request is answered `StoreError.busy`.
+    public var busyTimeoutMilliseconds: Int32 = 5000
     /// A cap on the database's size in pages, past which writes fail as on a full disk. nil =
     /// none. Only for tests of the full-disk path where a small file system cannot be mounted.
     public var maxPageCount: Int?
@@ -30,25 +33,4 @@ public struct StoreConfiguration: Sendable {
 
     /// The database file inside the data directory.
     public var databasePath: String { dataDirectory + "/atrium.db" }
-}
-
-/// Counters of the store's work since it opened, for `/metrics`.
-///
-/// `commits` below `writes` is group commit at work: each commit (one fsync) made several
-/// writes durable. `commitNanoseconds / commits` is the average cost of one COMMIT.
-public struct StoreStatistics: Sendable, Equatable {
-    /// Transactions that committed.
-    public var commits: Int
-    /// Write scopes run, whatever their outcome.
-    public var writes: Int
-    /// Write scopes that ended with an error (their own, or their batch's).
-    public var failedWrites: Int
-    /// The most writes one group commit carried.
-    public var largestBatch: Int
-    /// Total time spent in COMMIT (mostly the fsync), in nanoseconds.
-    public var commitNanoseconds: UInt64
-    /// Read scopes run.
-    public var reads: Int
-    /// Writes refused because the disk was full.
-    public var storageFullWrites: Int
 }

@@ -2,13 +2,13 @@ import AtriumSQLite
 
 extension StoreReader {
     static let invitationColumns =
-        "id, workspace_id, email, role, token, status, invited_by, expires_at, created_at"
+        "id, workspace_id, email, role, status, invited_by, expires_at, created_at"
 
     static func invitation(_ s: SQLiteStatement) throws(StoreError) -> InvitationRow {
         InvitationRow(id: s.int64(0), workspaceID: s.int64(1), email: s.string(2) ?? "",
-                      role: try decode(s.string(3), "invitations.role"), token: s.string(4) ?? "",
-                      status: try decode(s.string(5), "invitations.status"), invitedBy: s.int64(6),
-                      expiresAt: s.int64(7), createdAt: s.int64(8))
+                      role: try decode(s.string(3), "invitations.role"),
+                      status: try decode(s.string(4), "invitations.status"), invitedBy: s.int64(5),
+                      expiresAt: s.int64(6), createdAt: s.int64(7))
     }
 
     private func invitations(_ sql: String, _ arguments: [SQLiteValue]) throws -> [InvitationRow] {
@@ -24,8 +24,10 @@ extension StoreReader {
         try invitations("SELECT \(Self.invitationColumns) FROM invitations WHERE id = ?", [.integer(id)]).first
     }
 
-    public func invitation(token: String) throws -> InvitationRow? {
-        try invitations("SELECT \(Self.invitationColumns) FROM invitations WHERE token = ?", [.text(token)]).first
+    /// The invitation whose token hashes to `tokenHash` (`InvitationToken.hash`).
+    public func invitation(tokenHash: [UInt8]) throws -> InvitationRow? {
+        try invitations("SELECT \(Self.invitationColumns) FROM invitations WHERE token_hash = ?", [.blob(tokenHash)])
+            .first
     }
 
     /// Pending, unexpired invitations addressed to `email`, newest first.

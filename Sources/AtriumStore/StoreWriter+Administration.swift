@@ -26,15 +26,16 @@ extension StoreWriter {
         try connection.run("DELETE FROM workspaces WHERE id = ?", [.integer(id)])
     }
 
-    public func createInvitation(workspaceID: Int64, email: String, role: Role, token: String, invitedBy: Int64,
+    public func createInvitation(workspaceID: Int64, email: String, role: Role, tokenHash: [UInt8], invitedBy: Int64,
                                  expiresAt: Int64, now: Int64) throws(SQLiteError) -> InvitationRow {
         try connection.run("""
-            INSERT INTO invitations (workspace_id, email, role, token, status, invited_by, expires_at, created_at, updated_at)
+            INSERT INTO invitations
+                (workspace_id, email, role, token_hash, status, invited_by, expires_at, created_at, updated_at)
             VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)
-            """, [.integer(workspaceID), .text(email), .text(role.rawValue), .text(token), .integer(invitedBy),
+            """, [.integer(workspaceID), .text(email), .text(role.rawValue), .blob(tokenHash), .integer(invitedBy),
                   .integer(expiresAt), .integer(now), .integer(now)])
         return InvitationRow(id: connection.lastInsertRowID, workspaceID: workspaceID, email: email, role: role,
-                             token: token, status: .pending, invitedBy: invitedBy, expiresAt: expiresAt, createdAt: now)
+                             status: .pending, invitedBy: invitedBy, expiresAt: expiresAt, createdAt: now)
     }
 
     public func setInvitationStatus(id: Int64, status: InvitationStatus, now: Int64) throws(SQLiteError) {
@@ -43,10 +44,10 @@ extension StoreWriter {
     }
 
     /// A fresh token and expiry; the old token stops working.
-    public func renewInvitation(id: Int64, token: String, expiresAt: Int64, now: Int64) throws(SQLiteError) {
+    public func renewInvitation(id: Int64, tokenHash: [UInt8], expiresAt: Int64, now: Int64) throws(SQLiteError) {
         try connection.run(
-            "UPDATE invitations SET token = ?, expires_at = ?, status = 'pending', updated_at = ? WHERE id = ?",
-            [.text(token), .integer(expiresAt), .integer(now), .integer(id)])
+            "UPDATE invitations SET token_hash = ?, expires_at = ?, status = 'pending', updated_at = ? WHERE id = ?",
+            [.blob(tokenHash), .integer(expiresAt), .integer(now), .integer(id)])
     }
 
     public func addMember(workspaceID: Int64, userID: Int64, role: Role, now: Int64) throws -> MemberRow {

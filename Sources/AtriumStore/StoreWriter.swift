@@ -115,7 +115,8 @@ public struct StoreWriter {
             INSERT INTO api_keys (user_id, mode, workspace_id, name, prefix, secret_hash, permissions, expires_at, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
-            [.integer(userID), .text(mode.rawValue), workspaceID.map(SQLiteValue.integer) ?? .null, .text(name), .text(prefix),
+            [.integer(userID), .text(mode.rawValue), workspaceID.map(SQLiteValue.integer) ?? .null, .text(name),
+             .text(prefix),
              .blob(secretHash), permissions.map { .text($0.joined(separator: " ")) } ?? .null,
              expiresAt.map(SQLiteValue.integer) ?? .null, .integer(now)])
         let id = connection.lastInsertRowID

@@ -210,9 +210,12 @@ public final class WebhookDispatcher: Sendable {
                 // The store refused (shutting down, or disk trouble): start again from the
                 // store's state shortly, keeping the outcomes not yet written. Unsettled events
                 // and pending rows run again.
-                log("webhook dispatch: \(error)")
+                // A full disk is logged by the store itself, rate-limited; retrying it five
+                // times a second would flood the log and gain nothing.
+                let full = (error as? StoreError) == .storageFull
+                if !full { log("webhook dispatch: \(error)") }
                 needsLoad = true
-                usleep(200_000)
+                usleep(full ? 1_000_000 : 200_000)
             }
             metrics.queueDepth.store(schedule.pendingCount, ordering: .relaxed)
             anyEndpoints.store(!schedule.endpoints.isEmpty || needsLoad, ordering: .relaxed)

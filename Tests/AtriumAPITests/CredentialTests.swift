@@ -599,6 +599,7 @@ import Testing
         let bodies: [(String, String)] = [
             (#"{"name":"x","mode":"workspace"}"#, "mode"),
             (#"{"name":"x","mode":"everything"}"#, "mode"),
+            // `mode` omitted is `full` (api.md §5), but not with an allow-list (APIKeyModeTests).
             (#"{"name":"x","workspace_ids":[1]}"#, "mode"),
             (#"{"mode":"full"}"#, "name"),
             (#"{"name":"","mode":"full"}"#, "name"),

@@ -1,6 +1,7 @@
 import AtriumJSON
 import Foundation
 import Glibc
+import Synchronization
 import Testing
 
 /// A full disk under a running server (issue #13), for real: the data directory is on a
@@ -43,6 +44,20 @@ struct StorageFullAPITests {
             #expect(refused.header("Retry-After").flatMap { Int($0) }.map { $0 > 0 } == true, "\(refused.text)")
         }
         #expect(refusals > 0, "no write was refused on a full disk")
+
+        // A group commit on a full disk: concurrent writes share batches; each is answered
+        // 201 (and kept) or 503, never 500, whatever its neighbours did.
+        let outcomes = Mutex<[(Int, Int64?)]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { index in
+            let response = (try? server.client()).flatMap {
+                try? Admin.createRecord($0, account.bearer, workspace, data: Self.data(index.isMultiple(of: 2) ? 200 : 20_000))
+            }
+            outcomes.withLock { $0.append((response?.status ?? 0, response?.json["id"]?.int64Value)) }
+        }
+        for (status, id) in outcomes.withLock({ $0 }) {
+            #expect(status == 201 || status == 503, "a write in a batch on a full disk answered \(status)")
+            if status == 201, let id { acknowledged.append(id) }
+        }
         let workspaceWrite = try client.request("PATCH", "/v1/workspaces/\(workspace)", headers: [account.bearer],
                                                 body: #"{"metadata":{"note":"\#(String(repeating: "m", count: 3000))"}}"#)
         #expect([200, 503].contains(workspaceWrite.status), "\(workspaceWrite.text)")

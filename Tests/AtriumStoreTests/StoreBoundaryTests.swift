@@ -51,4 +51,32 @@ import Testing
         #expect(told.load(ordering: .relaxed) == 1)
         #expect(store.statistics.commits == before + 1)
     }
+
+    @Test("a database locked by another process past the busy timeout is StoreError.busy")
+    func busy() throws {
+        let path = try directory()
+        let holder = try Store(dataDirectory: path, synchronous: .normal, readerCount: 1)
+        defer { holder.close() }
+        var configuration = StoreConfiguration(dataDirectory: path)
+        configuration.readerCount = 1
+        configuration.busyTimeoutMilliseconds = 20
+        let waiter = try Store(configuration: configuration)
+        defer { waiter.close() }
+        let locked = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        Thread {
+            _ = try? holder.write { writer in
+                _ = try writer.createUser(email: "holder@example.com", name: "H", passwordHash: "h", now: 1)
+                locked.signal()
+                _ = release.wait(timeout: .now() + 5)
+            }
+        }.start()
+        locked.wait()
+        #expect(throws: StoreError.busy) {
+            try waiter.write { writer in
+                try writer.createUser(email: "waiter@example.com", name: "W", passwordHash: "h", now: 1)
+            }
+        }
+        release.signal()
+    }
 }

@@ -53,7 +53,7 @@ import Testing
         #expect(key.mode == .full)
         let invitation = try store.write { writer in
             try writer.createInvitation(workspaceID: workspaceID, email: "i@example.com", role: .editor,
-                                        token: "inv_test", invitedBy: userID, expiresAt: 100, now: 1)
+                                        tokenHash: [9, 9], invitedBy: userID, expiresAt: 100, now: 1)
         }
         try tamper(store, "UPDATE api_keys SET mode = 'root'; UPDATE invitations SET status = 'lost'")
         #expect(throws: StoreError.corrupt("api_keys.mode holds 'root', which this release does not know")) {

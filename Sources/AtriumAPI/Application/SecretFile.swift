@@ -33,15 +33,4 @@ enum SecretFile {
         guard count > 0 else { return nil }
         return String(decoding: buffer[0..<count], as: UTF8.self).trimmingSpaces
     }
-
-    /// Creates the directory (and parents) if missing.
-    static func ensureDirectory(_ path: String) throws(ConfigurationError) {
-        var current = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            current += "/" + component
-            if mkdir(current, 0o755) != 0 && errno != EEXIST {
-                throw ConfigurationError("cannot create \(current): \(String(cString: strerror(errno)))")
-            }
-        }
-    }
 }

@@ -97,7 +97,8 @@ enum APIKeyEndpoints {
     static func auditKey(_ row: APIKeyRow, action: String, actor: AuditActor, writer: StoreWriter, now: Int64) throws {
         let target = Presenters.target([("key_id", .number(JSONNumber(row.id))), ("name", .string(row.name)),
                                         ("mode", .string(row.mode.rawValue))])
-        let workspaces = row.mode == .workspace ? [row.workspaceID].compactMap { $0 } : try auditWorkspaces(row, writer: writer)
+        let workspaces = row.mode == .workspace
+            ? [row.workspaceID].compactMap { $0 } : try auditWorkspaces(row, writer: writer)
         for workspace in workspaces {
             try writer.audit(workspaceID: workspace, action: action, actor: actor, target: target, now: now)
         }

@@ -89,7 +89,8 @@ enum InvitationEndpoints {
                 try writer.hitRateLimit(bucket: bucket, windowMilliseconds: hour, now: now)
             }
             let invitation = try writer.createInvitation(
-                workspaceID: workspaceID, email: email, role: role, token: token, invitedBy: callerID,
+                workspaceID: workspaceID, email: email, role: role, tokenHash: InvitationToken.hash(token),
+                invitedBy: callerID,
                 expiresAt: now + lifetime, now: now)
             try writer.audit(workspaceID: workspaceID, action: "invitation.created", actor: actor,
                              target: Presenters.target([("invitation_id", .number(JSONNumber(invitation.id))),
@@ -98,7 +99,7 @@ enum InvitationEndpoints {
             return invitation
         }
         return Respond.created(location: "/v1/workspaces/invitations/\(invitation.id)") { writer in
-            Presenters.invitation(invitation, now: now, into: &writer)
+            Presenters.invitation(invitation, token: token, now: now, into: &writer)
         }
     }
 
@@ -121,7 +122,8 @@ enum InvitationEndpoints {
         let services = request.services
         let (workspace, member, main) = try services.store.write { writer -> (WorkspaceRow, MemberRow, Int64?) in
             guard let user = try writer.reader.user(id: callerID),
-                  let invitation = try writer.reader.invitation(token: token), invitation.email == user.email else {
+                  let invitation = try writer.reader.invitation(tokenHash: InvitationToken.hash(token)),
+                  invitation.email == user.email else {
                 throw APIError.notFound
             }
             guard invitation.visibleStatus(now: now) == .pending else {
@@ -186,11 +188,14 @@ enum InvitationEndpoints {
             guard invitation.status == .pending else {
                 throw APIError(.invitationNotPending, "Only a pending or expired invitation can be resent.")
             }
-            try writer.renewInvitation(id: id, token: token, expiresAt: now + lifetime, now: now)
+            try writer.renewInvitation(id: id, tokenHash: InvitationToken.hash(token), expiresAt: now + lifetime,
+                                       now: now)
             try writer.audit(workspaceID: invitation.workspaceID, action: "invitation.resent", actor: actor,
                              target: Presenters.target([("invitation_id", .number(JSONNumber(id)))]), now: now)
             guard let renewed = try writer.reader.invitation(id: id) else { throw APIError.notFound }
-            return StoreWrite.Outcome(Respond.json { writer in Presenters.invitation(renewed, now: now, into: &writer) })
+            return StoreWrite.Outcome(Respond.json { writer in
+                Presenters.invitation(renewed, token: token, now: now, into: &writer)
+            })
         }
     }
 

@@ -145,7 +145,8 @@ enum MemberEndpoints {
             try writer.audit(workspaceID: workspaceID, action: "member.role_changed", actor: actor,
                              target: Presenters.target([("member_id", .number(JSONNumber(memberID))),
                                                         ("user_id", .number(JSONNumber(member.userID))),
-                                                        ("from", .string(member.role.rawValue)), ("to", .string(role.rawValue))]),
+                                                        ("from", .string(member.role.rawValue)),
+                                                        ("to", .string(role.rawValue))]),
                              now: now)
             try writer.appendEvent(workspaceID: workspaceID, type: "member.role_changed", data: memberEvent(updated), now: now)
             return updated
@@ -169,7 +170,9 @@ enum MemberEndpoints {
                 throw APIError.notFound
             }
             if member.userID != callerID && !mayRemoveOthers { throw APIError.permissionDenied }
-            if member.role == .owner { throw invalidTransition("The owner cannot be removed or leave; transfer ownership first.") }
+            if member.role == .owner {
+                throw invalidTransition("The owner cannot be removed or leave; transfer ownership first.")
+            }
             try writer.removeMember(memberID: memberID)
             try writer.audit(workspaceID: workspaceID, action: member.userID == callerID ? "member.left" : "member.removed",
                              actor: actor,

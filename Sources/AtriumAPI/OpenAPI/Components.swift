@@ -65,7 +65,7 @@ enum Components {
             ("id", .id), ("workspace_id", .id), ("email", .text), ("role", .string(values: roles)),
             ("status", .string(values: ["pending", "accepted", "revoked", "expired"])), ("token", .text),
             ("expires_at", .timestamp), ("created_at", .timestamp),
-        ])),
+        ], optional: ["token"])),
         ("InvitationCreate", .object([
             ("email", .string(format: "email", maxLength: 320)), ("role", .string(values: ["admin", "editor", "viewer"])),
         ], required: ["email", "role"])),

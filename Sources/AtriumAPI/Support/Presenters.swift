@@ -75,14 +75,15 @@ extension Presenters {
     }
 
     /// `{id, workspace_id, email, role, status, token, expires_at, created_at}`.
-    static func invitation(_ row: InvitationRow, now: Int64, into writer: inout JSONWriter) {
+    /// `token` only at invite and resend: the store keeps its hash alone (docs/security.md).
+    static func invitation(_ row: InvitationRow, token: String? = nil, now: Int64, into writer: inout JSONWriter) {
         writer.beginObject()
         writer.field("id", row.id)
         writer.field("workspace_id", row.workspaceID)
         writer.field("email", row.email)
         writer.field("role", row.role.rawValue)
         writer.field("status", row.visibleStatus(now: now).rawValue)
-        writer.field("token", row.token)
+        if let token { writer.field("token", token) }
         writer.timeField("expires_at", row.expiresAt)
         writer.timeField("created_at", row.createdAt)
         writer.endObject()
