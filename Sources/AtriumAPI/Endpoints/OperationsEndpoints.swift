@@ -31,7 +31,7 @@ enum OperationsEndpoints {
                     "openapi", "The OpenAPI 3.1 document of this API", response: .anyObject))
     }
 
-    /// Ready when the store answers and no request was shed for overload in the last second
+    /// Ready when the store answers and no request was shed for overload in the last five seconds
     /// (a load balancer then sends new work elsewhere).
     static func readiness(_ request: OpenRequest) throws -> HTTPResponse {
         guard request.services.store.isHealthy else { throw APIError.unavailable }

@@ -159,7 +159,8 @@ enum OpenAPIDocument {
         let doc = endpoint.documentation
         var codes = doc.errors + [.badRequest, .internalError, .unavailable]
         if let credential = endpoint.credential {
-            codes += [.unauthenticated, .invalidToken, .tokenExpired]
+            // A plan may limit request rates (api.md §1): any admitted call can be refused.
+            codes += [.unauthenticated, .invalidToken, .tokenExpired, .rateLimited]
             if credential == .session { codes.append(.sessionRequired) }
         }
         switch endpoint.admission {

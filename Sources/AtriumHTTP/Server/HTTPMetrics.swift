@@ -94,10 +94,11 @@ public final class HTTPMetrics: @unchecked Sendable {
     /// Requests shed for `reason` so far.
     public func shedCount(_ reason: ShedReason) -> UInt64 { atrium_counter_load(shed, reason.rawValue) }
 
-    /// True when a request was shed in the last second: the server is overloaded right now.
+    /// True when a request was shed in the last five seconds (about one probe interval of a
+    /// load balancer's health check): the server is overloaded right now.
     public var isShedding: Bool {
         let last = lastShedAt.load(ordering: .relaxed)
-        return last != 0 && atrium_monotonic_ns() &- last < 1_000_000_000
+        return last != 0 && atrium_monotonic_ns() &- last < 5_000_000_000
     }
 
     func connectionOpened() { _ = atrium_gauge_add(openConnections, 1) }
