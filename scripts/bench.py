@@ -278,6 +278,85 @@ class AtriumWithWebhook(Atrium):
         self.receiver.wait()
 
 
+class AtriumNoisyNeighbour(Atrium):
+    """Fair share between tenants (issue #17): tenant A floods GET records at 64 connections
+    while tenant B runs GET /v1/me at 2; each alone, then both at once. The same run with
+    --fair-scheduling false is `atrium-unfair`. A second case puts A on a plan limited to
+    6,000 requests a minute and shows B unaffected while A is held at its limit."""
+    name = "atrium-fairness"
+    seed_fan_out = False
+
+    def seed(self, port):
+        super().seed(port)
+        base = f"http://127.0.0.1:{port}"
+        other = http("POST", base + "/v1/auth/signup",
+                     {"email": "neighbour@example.com", "password": "bench password", "name": "Neighbour"})
+        self.other_key = http("POST", base + "/v1/api-keys", {"name": "b", "mode": "full"},
+                              {"Authorization": "Bearer " + other["access_token"]})["secret"]
+
+    def routes(self):
+        return {}
+
+    def scenario(self, duration):
+        port = self.port
+        flood = (f"http://127.0.0.1:{port}/v1/collections/items/records?limit=20",
+                 [f"Authorization: Bearer {self.key}", f"X-Workspace-ID: {self.workspace}"])
+        quiet = (f"http://127.0.0.1:{port}/v1/me", [f"Authorization: Bearer {self.other_key}"])
+        wrk(quiet[0], 2, 3, quiet[1])
+        wrk(flood[0], 64, 3, flood[1])
+        alone_b = wrk(quiet[0], 2, duration, quiet[1], threads=1)
+        alone_a = wrk(flood[0], 64, duration, flood[1])
+        both = {}
+        import threading
+        runner = threading.Thread(target=lambda: both.__setitem__("a", wrk(flood[0], 64, duration, flood[1])))
+        runner.start()
+        time.sleep(0.5)
+        both["b"] = wrk(quiet[0], 2, duration - 1, quiet[1], threads=1)
+        runner.join()
+        return {"b_alone": alone_b, "a_alone": alone_a, "a_both": both["a"], "b_both": both["b"],
+                "b_share": both["b"]["rps"] / alone_b["rps"], "b_p99_ratio": both["b"]["p99"] / alone_b["p99"],
+                "a_share": both["a"]["rps"] / alone_a["rps"]}
+
+
+class AtriumUnfair(AtriumNoisyNeighbour):
+    """The noisy-neighbour case with every pool first come, first served."""
+    name = "atrium-unfair"
+    extra_args = ["--fair-scheduling", "false"]
+
+
+class AtriumRateLimited(AtriumNoisyNeighbour):
+    """Tenant A's workspace on a plan of 6,000 requests a minute; B on an unlimited plan."""
+    name = "atrium-rate-limited"
+
+    def __init__(self, port):
+        plans = os.path.join(tempfile.mkdtemp(prefix="atrium-plans-"), "plans.json")
+        with open(plans, "w") as f:
+            json.dump({"default": "open", "plans": {"open": {"features": ["api_keys", "webhooks"]},
+                       "limited": {"requests_per_minute": 6000, "features": ["api_keys", "webhooks"]}}}, f)
+        self.extra_args = ["--plans-file", plans]
+        super().__init__(port)
+        subprocess.run([ATRIUM, "user", "set-plan", "--email", "bench@example.com", "--plan", "limited",
+                        "--data-dir", self.dir, "--plans-file", plans], check=True, capture_output=True)
+
+    def scenario(self, duration):
+        port = self.port
+        flood = (f"http://127.0.0.1:{port}/v1/collections/items/records?limit=20",
+                 [f"Authorization: Bearer {self.key}", f"X-Workspace-ID: {self.workspace}"])
+        quiet = (f"http://127.0.0.1:{port}/v1/me", [f"Authorization: Bearer {self.other_key}"])
+        alone_b = wrk(quiet[0], 2, duration, quiet[1], threads=1)
+        both = {}
+        import threading
+        runner = threading.Thread(target=lambda: both.__setitem__("a", wrk(flood[0], 64, duration, flood[1])))
+        runner.start()
+        time.sleep(0.5)
+        both["b"] = wrk(quiet[0], 2, duration - 1, quiet[1], threads=1)
+        runner.join()
+        a = both["a"]
+        return {"b_alone": alone_b, "b_both": both["b"], "a_flood": a,
+                "a_allowed_per_s": (a["rps"] * duration - a["non2xx"]) / duration,
+                "b_share": both["b"]["rps"] / alone_b["rps"]}
+
+
 POST_SCRIPT = os.path.join(SHARED_BENCH, "wrk", "post_record.lua")
 
 CASES = [  # (label, route, connections)
@@ -319,6 +398,8 @@ def run_server(cls, port, duration, conns_for_mem):
             results["memory"] = memtest(port, server.proc.pid, conns_for_mem, "/healthz")
         if hasattr(server, "delivery_rate"):
             results["delivery"] = server.delivery_rate()
+        if hasattr(server, "scenario"):
+            results["scenario"] = server.scenario(duration)
     finally:
         server.stop()
     return results
@@ -340,6 +421,7 @@ def main():
         servers.append(Reference)
     servers.append(AtriumOneTransactionPerWrite)
     servers.append(AtriumWithWebhook)
+    servers += [AtriumNoisyNeighbour, AtriumUnfair, AtriumRateLimited]
     only = os.environ.get("BENCH_ONLY")
     if only:
         servers = [cls for cls in servers if cls.name in only.split(",")]
@@ -394,6 +476,23 @@ def main():
               f"{statistics.median([d['rps'] for d in drains]):.0f} "
               f"(backlog {statistics.median([d['backlog'] for d in drains]):.0f}, "
               f"failed attempts {sum(d['failed'] for d in drains):.0f})")
+    for name in ("atrium-fairness", "atrium-unfair"):
+        runs = [rd["scenario"] for rd in rounds.get(name, []) if "scenario" in rd]
+        if runs:
+            med = lambda key: statistics.median([run[key] for run in runs])
+            medp = lambda part, key: statistics.median([run[part][key] for run in runs])
+            print(f"noisy neighbour, {name}: B alone {medp('b_alone', 'rps'):.0f}/s p99 {medp('b_alone', 'p99'):.2f} ms;"
+                  f" B beside A {medp('b_both', 'rps'):.0f}/s p99 {medp('b_both', 'p99'):.2f} ms"
+                  f" (share {med('b_share'):.2f}, p99 x{med('b_p99_ratio'):.1f});"
+                  f" A alone {medp('a_alone', 'rps'):.0f}/s, beside B {medp('a_both', 'rps'):.0f}/s"
+                  f" (share {med('a_share'):.2f})")
+    limited = [rd["scenario"] for rd in rounds.get("atrium-rate-limited", []) if "scenario" in rd]
+    if limited:
+        print(f"rate-limited tenant (6,000/min = 100/s): A allowed "
+              f"{statistics.median([r['a_allowed_per_s'] for r in limited]):.0f}/s of "
+              f"{statistics.median([r['a_flood']['rps'] for r in limited]):.0f}/s sent; B alone "
+              f"{statistics.median([r['b_alone']['rps'] for r in limited]):.0f}/s, beside A "
+              f"{statistics.median([r['b_both']['rps'] for r in limited]):.0f}/s")
     for name in rounds:
         mems = [rd["memory"]["kb_per_conn"] for rd in rounds[name] if "kb_per_conn" in rd.get("memory", {})]
         if mems:
