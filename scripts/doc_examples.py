@@ -26,6 +26,32 @@ def blocks(text):
     return found
 
 
+def check_receiver(text):
+    """Runs the ```python webhook receiver of docs/api.md: a fresh signature verifies, a stale
+    timestamp, a tampered body and a wrong secret do not. Returns the failures."""
+    import base64, hashlib, hmac, time
+    match = re.search(r"```python\n(.*?)```", text, re.S)
+    if not match:
+        return ["docs/api.md: no python webhook receiver example"]
+    scope = {}
+    exec(match.group(1), scope)  # noqa: S102 (our own documentation)
+    secret = "whsec_" + base64.b64encode(b"k" * 32).decode()
+
+    def signed(body, timestamp, key=secret):
+        raw = base64.b64decode(key.removeprefix("whsec_"))
+        mac = hmac.new(raw, f"msg_1.{timestamp}.".encode() + body, hashlib.sha256).digest()
+        return {"webhook-id": "msg_1", "webhook-timestamp": str(timestamp),
+                "webhook-signature": "v1,bm90IGl0 v1," + base64.b64encode(mac).decode()}
+    now, body = int(time.time()), b'{"type":"record.created"}'
+    other = "whsec_" + base64.b64encode(b"o" * 32).decode()
+    cases = [("a fresh delivery", signed(body, now), body, True),
+             ("a delivery 6 minutes old", signed(body, now - 360), body, False),
+             ("a tampered body", signed(body, now), body + b" ", False),
+             ("another secret", signed(body, now, other), body, False)]
+    return [f"docs/api.md receiver: {name} gave {not want}" for name, headers, data, want in cases
+            if bool(scope["verify"](secret, headers, data)) != want]
+
+
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".build", "debug", "atrium")
     for tool in ("curl", "jq", "bash"):
@@ -52,6 +78,9 @@ def main():
             elif line == "@@done":
                 done = True
         failures = 0
+        for problem in check_receiver(open(DOC).read()):
+            failures += 1
+            print(problem)
         for index, (line, body, expected) in enumerate(found):
             got = statuses.get(index)
             if got != expected:
@@ -64,7 +93,7 @@ def main():
             print(run.stdout[-3000:])
             sys.exit(1)
         print(f"docs/api.md: {len(found)} example blocks, "
-              f"{sum(len(e) for _, _, e in found)} requests, all as documented")
+              f"{sum(len(e) for _, _, e in found)} requests, all as documented; the webhook receiver verifies")
     finally:
         server.stop()
 

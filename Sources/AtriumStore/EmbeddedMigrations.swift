@@ -228,5 +228,20 @@ CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries(webhook_id, id)
 CREATE INDEX webhook_deliveries_pending ON webhook_deliveries(webhook_id, next_attempt_at, id)
     WHERE status = 'pending';
 """#),
+        Migration(version: 6, name: "account_idempotency", sql: #"""
+-- Idempotency keys of creates that belong to no workspace (POST /v1/workspaces and
+-- POST /v1/api-keys): the same rules as idempotency_keys, scoped to the user alone.
+CREATE TABLE account_idempotency_keys (
+    user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    key          TEXT NOT NULL,
+    request_hash BLOB NOT NULL,
+    status       INTEGER NOT NULL,
+    location     TEXT,
+    body         TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    PRIMARY KEY (user_id, key)
+) WITHOUT ROWID;
+CREATE INDEX account_idempotency_keys_by_age ON account_idempotency_keys(created_at);
+"""#),
     ]
 }
