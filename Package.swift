@@ -12,6 +12,8 @@ let package = Package(
     products: [
         .executable(name: "atrium", targets: ["Atrium"]),
         .executable(name: "AtriumParserFuzz", targets: ["AtriumParserFuzz"]),
+        // The Swift SDK: Foundation only (FoundationNetworking on Linux), no OpenSSL.
+        .library(name: "AtriumClient", targets: ["AtriumClient"]),
     ],
     targets: [
         // C libraries and shims.
@@ -39,6 +41,9 @@ let package = Package(
                 dependencies: ["AtriumStore", "AtriumOutbound", "AtriumCrypto", "AtriumJSON", "CAtriumSystem"],
                 swiftSettings: strict),
         .executableTarget(name: "Atrium", dependencies: ["AtriumAPI"], swiftSettings: strict),
+        // Client SDK: a hand-written runtime and, in Generated/, what scripts/gen_swift_client.py
+        // writes from GET /openapi.json. Depends on no other target.
+        .target(name: "AtriumClient", swiftSettings: strict),
         .executableTarget(name: "AtriumParserFuzz", dependencies: ["AtriumHTTP"], swiftSettings: strict),
 
         // Tests, one target per layer.
@@ -54,6 +59,7 @@ let package = Package(
         .testTarget(name: "AtriumOutboundTests", dependencies: ["AtriumOutbound", "COpenSSL", "AtriumTestSupport"]),
         .testTarget(name: "AtriumWebhooksTests", dependencies: ["AtriumWebhooks", "AtriumStore", "AtriumCrypto", "AtriumJSON"]),
         .testTarget(name: "AtriumAPIUnitTests", dependencies: ["AtriumAPI", "AtriumHTTP", "AtriumJSON"]),
+        .testTarget(name: "AtriumClientTests", dependencies: ["AtriumClient", "AtriumTestSupport"]),
         .testTarget(name: "AtriumAPITests",
                     dependencies: ["AtriumJSON", "AtriumCrypto", "AtriumAuth", "AtriumTestSupport", "COpenSSL"]),
     ]
