@@ -22,8 +22,8 @@ enum APIKeyEndpoints {
             "listAPIKeys", "The caller's full and scoped API keys", response: .page(of: .ref("APIKey")))
         static let create = EndpointDocumentation(
             "createAPIKey", "Create a full or scoped API key; the secret is shown once", success: 201,
-            errors: body + [.idempotencyConflict], request: .ref("APIKeyCreate"), response: .ref("APIKeyWithSecret"),
-            parameters: [.idempotencyKey], links: OperationLink.each(["updateAPIKey", "deleteAPIKey"], [("keyId", "$response.body#/id")]))
+            errors: body + [.idempotencyConflict, .invalidParameter], request: .ref("APIKeyCreate"),
+            response: .ref("APIKeyWithSecret"), parameters: [.idempotencyKey], links: OperationLink.each(["updateAPIKey", "deleteAPIKey"], [("keyId", "$response.body#/id")]))
         static let update = EndpointDocumentation(
             "updateAPIKey", "Replace a key's name, permissions, expiry and allow-list", errors: body,
             request: .ref("APIKeyUpdate"), response: .ref("APIKey"))

@@ -28,7 +28,7 @@ enum InvitationEndpoints {
         static let invite = EndpointDocumentation(
             "inviteMember", "Invite someone by email", success: 201,
             errors: [.validationFailed, .invalidJSON, .alreadyMember, .invitationPending, .rateLimited, .limitReached,
-                     .idempotencyConflict],
+                     .idempotencyConflict, .invalidParameter],
             request: .ref("InvitationCreate"), response: .ref("Invitation"), parameters: [.idempotencyKey],
             links: OperationLink.each(["resendInvitation", "revokeInvitation"], [("invitationId", "$response.body#/id")])
                 + [OperationLink(to: "acceptInvitation", [("token", "$response.body#/token")])])

@@ -45,7 +45,7 @@ enum WebhookEndpoints {
             response: .page(of: .ref("Webhook")), paginated: true)
         static let create = EndpointDocumentation(
             "createWebhook", "Create a webhook endpoint; its signing secret is shown once", success: 201,
-            errors: body + [.limitReached, .idempotencyConflict], request: .ref("WebhookCreate"),
+            errors: body + [.limitReached, .idempotencyConflict, .invalidParameter], request: .ref("WebhookCreate"),
             response: .ref("WebhookWithSecret"), parameters: [.idempotencyKey], links: toWebhook)
         static let read = EndpointDocumentation("getWebhook", "One webhook endpoint", response: .ref("Webhook"))
         static let update = EndpointDocumentation(

@@ -17,7 +17,8 @@ enum WorkspaceEndpoints {
     enum Docs {
         static let create = EndpointDocumentation(
             "createWorkspace", "Create a workspace owned by the caller", success: 201,
-            errors: [.validationFailed, .invalidJSON, .limitReached, .idempotencyConflict], request: .ref("WorkspaceCreate"),
+            errors: [.validationFailed, .invalidJSON, .limitReached, .idempotencyConflict, .invalidParameter],
+            request: .ref("WorkspaceCreate"),
             response: .ref("Workspace"), parameters: [.idempotencyKey],
             links: OperationLink.each(["getWorkspace", "listMembers", "updateWorkspace", "deleteWorkspace"],
                                       OperationLink.idFromBody))

@@ -27,7 +27,7 @@ enum WorkspaceKeyEndpoints {
             response: .page(of: .ref("APIKey")))
         static let create = EndpointDocumentation(
             "createWorkspaceKey", "Create a key bound to this workspace; the secret is shown once", success: 201,
-            errors: body + [.idempotencyConflict], request: .ref("WorkspaceKeyCreate"),
+            errors: body + [.idempotencyConflict, .invalidParameter], request: .ref("WorkspaceKeyCreate"),
             response: .ref("APIKeyWithSecret"), parameters: [.idempotencyKey],
             links: [OperationLink(to: "deleteWorkspaceKey",
                                   [("id", "$response.body#/workspace_id"), ("keyId", "$response.body#/id")])])
