@@ -52,6 +52,22 @@ def check_receiver(text):
             if bool(scope["verify"](secret, headers, data)) != want]
 
 
+def check_sdk_example(base):
+    """Runs the Python first program of docs/sdk.md (the Swift one runs in AtriumClientTests)."""
+    text = open(os.path.join(ROOT, "docs", "sdk.md")).read()
+    match = re.search(r"```python\n(.*?)```", text, re.S)
+    if not match:
+        return ["docs/sdk.md: no python example"]
+    sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
+    code = (match.group(1).replace('base = "http://127.0.0.1:8080"', f'base = "{base}"')
+            .replace("ada@example.com", "ada-sdk@example.com"))  # api.md's examples signed Ada up
+    try:
+        exec(code, {"print": lambda *args: None})  # noqa: S102 (our own documentation)
+    except Exception as error:  # noqa: BLE001 (report any failure of the example)
+        return [f"docs/sdk.md python example failed: {error!r}"]
+    return []
+
+
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".build", "debug", "atrium")
     for tool in ("curl", "jq", "bash"):
@@ -78,7 +94,7 @@ def main():
             elif line == "@@done":
                 done = True
         failures = 0
-        for problem in check_receiver(open(DOC).read()):
+        for problem in check_receiver(open(DOC).read()) + check_sdk_example(server.base):
             failures += 1
             print(problem)
         for index, (line, body, expected) in enumerate(found):
@@ -93,7 +109,7 @@ def main():
             print(run.stdout[-3000:])
             sys.exit(1)
         print(f"docs/api.md: {len(found)} example blocks, "
-              f"{sum(len(e) for _, _, e in found)} requests, all as documented; the webhook receiver verifies")
+              f"{sum(len(e) for _, _, e in found)} requests, all as documented; the webhook receiver verifies; docs/sdk.md's Python program runs")
     finally:
         server.stop()
 

@@ -74,6 +74,21 @@ public final class AtriumClient: Sendable {
                                                 workspace: workspace, transport: transport))
     }
 
+    /// Signs up (creating the account and its main workspace) and returns a client on the new
+    /// session, with the signup's answer.
+    public static func signUp(baseURL: URL, email: String, password: String, name: String, workspace: Int64? = nil,
+                              transport: any HTTPTransport = URLSessionTransport()) async throws
+        -> (client: AtriumClient, signup: SignupResult)
+    {
+        let anonymous = AtriumClient(AtriumConfiguration(baseURL: baseURL, credential: .apiKey(""), transport: transport))
+        let result = try await anonymous.auth.signup(Signup(email: email, password: password, name: name))
+        let tokens = SessionTokens(accessToken: result.accessToken, refreshToken: result.refreshToken,
+                                   expiresAt: Date().addingTimeInterval(TimeInterval(result.expiresIn)))
+        let client = AtriumClient(AtriumConfiguration(baseURL: baseURL, credential: .session(SessionStore(tokens)),
+                                                      workspace: workspace, transport: transport))
+        return (client, result)
+    }
+
     /// The same client (transport and session shared) with another default workspace.
     public func inWorkspace(_ id: Int64?) -> AtriumClient {
         var configuration = self.configuration
