@@ -9,6 +9,8 @@ let strict: [SwiftSetting] = [
 
 let package = Package(
     name: "Atrium",
+    // The server is Linux-only (epoll); the platforms are for the AtriumClient product.
+    platforms: [.macOS(.v13), .iOS(.v16), .tvOS(.v16), .watchOS(.v9)],
     products: [
         .executable(name: "atrium", targets: ["Atrium"]),
         .executable(name: "AtriumParserFuzz", targets: ["AtriumParserFuzz"]),

@@ -154,7 +154,10 @@ public final class AtriumClient: Sendable {
                     attempt -= 1
                     continue
                 }
-                guard attempt <= maxRetries, operation.repeatable,
+                // A 429 was refused before anything was done: any call but refresh may wait and
+                // try again. Other answers only for calls that are safe to repeat.
+                let mayRetry = error.status == 429 ? operation.id != "refresh" : operation.repeatable
+                guard attempt <= maxRetries, mayRetry,
                       let wait = retryDelay(for: error, attempt: attempt) else { throw error }
                 try await Task.sleep(for: wait)
             case .failure(var error):

@@ -38,6 +38,11 @@ public final class URLSessionTransport: HTTPTransport {
         session = URLSession(configuration: configuration, delegate: NoRedirects(), delegateQueue: nil)
     }
 
+    deinit {
+        // A session retains its delegate until invalidated; running transfers still finish.
+        session.finishTasksAndInvalidate()
+    }
+
     public func send(_ request: URLRequest, timeout: Duration) async throws -> HTTPAnswer {
         var request = request
         request.timeoutInterval = timeout.seconds + 1
@@ -46,6 +51,7 @@ public final class URLSessionTransport: HTTPTransport {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPAnswer, any Error>) in
                 once.arm(continuation)
+                guard !once.isFinished else { return }  // cancelled before it started
                 let task = session.dataTask(with: request) { data, response, error in
                     once.resume(with: Self.answer(data, response, error))
                 }
@@ -105,6 +111,12 @@ final class Once: @unchecked Sendable {
         }
         self.continuation = continuation
         lock.unlock()
+    }
+
+    var isFinished: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return finished
     }
 
     func onFinish(_ action: @escaping @Sendable () -> Void) {

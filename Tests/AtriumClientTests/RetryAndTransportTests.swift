@@ -52,6 +52,11 @@ import Testing
         let rotate = ScriptedTransport([ScriptedTransport.error(503, "UNAVAILABLE")])
         await #expect(throws: AtriumError.self) { try await Self.client(rotate).webhooks.rotateWebhookSecret(id: 1) }
         #expect(rotate.sent.count == 1)
+        // A 429 was refused before anything happened: even a merge PATCH waits and tries again.
+        let limited = ScriptedTransport([ScriptedTransport.error(429, "RATE_LIMITED", headers: ["retry-after": "0"]),
+                                         .success(ScriptedTransport.json(200, Self.record))])
+        _ = try await Self.client(limited).records.update(1, merge: [:])
+        #expect(limited.sent.count == 2)
         // …but repeated when the connection was never made.
         let refused = ScriptedTransport([.failure(AtriumError.transport(.cannotConnect("refused"))),
                                          .success(ScriptedTransport.json(200, Self.record))])
@@ -89,7 +94,7 @@ import Testing
         let refused = URLRequest(url: URL(string: "http://127.0.0.1:\(closedPort)/")!)
         let finished = Locked(0)
         let storm = Task {
-            for round in 0..<10 {
+            for round in 0..<30 {
                 await withTaskGroup(of: Void.self) { group in
                     for index in 0..<100 {
                         let request = [healthz, healthz, stalled, refused][index % 4]
@@ -113,7 +118,7 @@ import Testing
         }
         await storm.value
         watchdog.cancel()
-        #expect(finished.withLock { $0 } == 1000)
+        #expect(finished.withLock { $0 } == 3000)
         // A deadline shorter than the server's answer ends the call at the deadline.
         let start = ContinuousClock.now
         await #expect { try await transport.send(stalled, timeout: .milliseconds(200)) }

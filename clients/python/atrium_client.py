@@ -16,8 +16,8 @@ Rules it keeps:
   calls on one row (/v1/records/{id}, /v1/webhooks/{id}…) carry only a workspace the call names;
   fan-out lists (`workspaces=`) never carry one; `workspace=MAIN` sends none;
 - creates get an `Idempotency-Key` (reused on every attempt); reads, PUT, DELETE and keyed creates
-  are retried with backoff and jitter after a lost connection, 429 (honouring Retry-After), 500
-  and 503; other writes only when the connection was never made;
+  are retried with backoff and jitter after a lost connection, 500 and 503; every call but refresh
+  after 429 (honouring Retry-After); other writes only when the connection was never made;
 - `if_match=` takes a version number or an ETag; `etag(version)` quotes one;
 - errors: `AtriumError` (status, code, message, details, request_id, retry_after) when `expect=`
   is not met or `raise_for_error()` is called;
@@ -280,7 +280,9 @@ class Client:
                 attempt -= 1
                 self.session.refreshed(self, token)
                 continue
-            wait = self._retry_wait(response, attempt) if repeatable and attempt <= retries else None
+            # A 429 was refused before anything was done: any call but refresh may try again.
+            may_retry = route != "/v1/auth/refresh" if response.status == 429 else repeatable
+            wait = self._retry_wait(response, attempt) if may_retry and attempt <= retries else None
             if wait is None:
                 break
             time.sleep(wait)
