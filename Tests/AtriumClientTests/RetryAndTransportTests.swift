@@ -124,6 +124,18 @@ import Testing
         await #expect { try await transport.send(stalled, timeout: .milliseconds(200)) }
             throws: { ($0 as? AtriumError)?.transport == .timedOut }
         #expect(ContinuousClock.now - start < .seconds(2))
+        // Throwing groups of calls that time out, the first failure cancelling the rest: the
+        // shape that hangs the built-in data(for:) on this Swift (docs/sdk.md).
+        for size in [2, 6, 20, 2, 6, 20, 2, 6, 20] {
+            await #expect(throws: AtriumError.self) {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for index in 0..<size {
+                        group.addTask { _ = try await transport.send(stalled, timeout: .milliseconds(Int64(100 + index * 7))) }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+        }
         // And after all that, the transport still works.
         let answer = try await transport.send(healthz, timeout: .seconds(5))
         #expect(answer.status == 200)
