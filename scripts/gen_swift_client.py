@@ -83,8 +83,11 @@ def nullable_inner(schema):
 
 
 class Models:
-    def __init__(self, schemas):
+    def __init__(self, schemas, request_bodies=()):
         self.schemas = schemas
+        # Request bodies tell "leave it" (omitted) from "clear it" (null): their nullable,
+        # optional members are `Nullable<T>?`.
+        self.request_bodies = set(request_bodies)
 
     def swift_type(self, schema, owner, prop, nested):
         """The Swift type of a property schema; inline objects become nested structs."""
@@ -118,7 +121,10 @@ class Models:
         nested, fields = [], []
         for key, prop in properties:
             swift = self.swift_type(prop, name, key, nested)
-            optional = key not in required or nullable_inner(prop) is not None
+            nullable = nullable_inner(prop) is not None
+            if name in self.request_bodies and nullable and key not in required:
+                swift = f"Nullable<{swift}>"
+            optional = key not in required or nullable
             fields.append((key, camel(key), swift + ("?" if optional else ""), optional, prop.get("description")))
         lines = [f"{indent}public struct {name}: Codable, Sendable, Equatable {{"]
         for block in nested:
@@ -354,7 +360,11 @@ def generate(document):
     info = document.get("info", {})
     header = [line.format(title=info.get("title", ""), version=info.get("version", "")) for line in HEADER]
     files = {}
-    files["Models.swift"] = header + Models(document["components"]["schemas"]).render()
+    bodies = [ref_name(schema) for item in document["paths"].values() for method, op in item.items()
+              if method in HTTP_METHODS
+              for schema in [op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")]
+              if schema and "$ref" in schema]
+    files["Models.swift"] = header + Models(document["components"]["schemas"], bodies).render()
     codes = error_codes(document)
     lines = header + ["/// Every error code of the contract, as a value (`error.code`). An unknown code survives as",
                       "/// `ErrorCode(rawValue:)`, so an older client still reads a newer server's errors.",

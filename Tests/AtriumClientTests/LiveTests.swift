@@ -156,6 +156,17 @@ import Testing
         #expect(transport.exchanges.last?.request.header("X-Workspace-ID") == nil)
     }
 
+    @Test func anOmittedMemberIsLeftAndAnExplicitNullClearsIt() async throws {
+        let server = try LiveServer()
+        let (client, _) = try await server.signUp("null")
+        let workspace = try await client.workspaces.createWorkspace(WorkspaceCreate(name: "c", color: .value("#112233")))
+        #expect(workspace.color == "#112233")
+        let renamed = try await client.workspaces.updateWorkspace(workspace: workspace.id, WorkspaceUpdate(name: "d"))
+        #expect(renamed.color == "#112233" && renamed.name == "d")
+        let cleared = try await client.workspaces.updateWorkspace(workspace: workspace.id, WorkspaceUpdate(color: .null))
+        #expect(cleared.color == nil && cleared.name == "d")
+    }
+
     // MARK: Errors
 
     @Test func errorsCarryCodeStatusDetailsRequestIDAndRetryAfter() async throws {

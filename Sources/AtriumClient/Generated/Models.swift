@@ -61,10 +61,10 @@ public struct Workspace: Codable, Sendable, Equatable {
 
 public struct WorkspaceCreate: Codable, Sendable, Equatable {
     public var name: String
-    public var color: String?
+    public var color: Nullable<String>?
     public var metadata: JSONObject?
 
-    public init(name: String, color: String? = nil, metadata: JSONObject? = nil) {
+    public init(name: String, color: Nullable<String>? = nil, metadata: JSONObject? = nil) {
         self.name = name
         self.color = color
         self.metadata = metadata
@@ -73,10 +73,10 @@ public struct WorkspaceCreate: Codable, Sendable, Equatable {
 
 public struct WorkspaceUpdate: Codable, Sendable, Equatable {
     public var name: String?
-    public var color: String?
+    public var color: Nullable<String>?
     public var metadata: JSONObject?
 
-    public init(name: String? = nil, color: String? = nil, metadata: JSONObject? = nil) {
+    public init(name: String? = nil, color: Nullable<String>? = nil, metadata: JSONObject? = nil) {
         self.name = name
         self.color = color
         self.metadata = metadata
@@ -318,9 +318,9 @@ public struct APIKeyCreate: Codable, Sendable, Equatable {
     public var mode: String
     public var workspaceIds: [Int64]?
     public var permissions: [String]?
-    public var expiresAt: Date?
+    public var expiresAt: Nullable<Date>?
 
-    public init(name: String, mode: String, workspaceIds: [Int64]? = nil, permissions: [String]? = nil, expiresAt: Date? = nil) {
+    public init(name: String, mode: String, workspaceIds: [Int64]? = nil, permissions: [String]? = nil, expiresAt: Nullable<Date>? = nil) {
         self.name = name
         self.mode = mode
         self.workspaceIds = workspaceIds
@@ -342,9 +342,9 @@ public struct APIKeyUpdate: Codable, Sendable, Equatable {
     public var mode: String?
     public var workspaceIds: [Int64]?
     public var permissions: [String]?
-    public var expiresAt: Date?
+    public var expiresAt: Nullable<Date>?
 
-    public init(name: String, mode: String? = nil, workspaceIds: [Int64]? = nil, permissions: [String]? = nil, expiresAt: Date? = nil) {
+    public init(name: String, mode: String? = nil, workspaceIds: [Int64]? = nil, permissions: [String]? = nil, expiresAt: Nullable<Date>? = nil) {
         self.name = name
         self.mode = mode
         self.workspaceIds = workspaceIds
@@ -364,9 +364,9 @@ public struct APIKeyUpdate: Codable, Sendable, Equatable {
 public struct WorkspaceKeyCreate: Codable, Sendable, Equatable {
     public var name: String
     public var permissions: [String]?
-    public var expiresAt: Date?
+    public var expiresAt: Nullable<Date>?
 
-    public init(name: String, permissions: [String]? = nil, expiresAt: Date? = nil) {
+    public init(name: String, permissions: [String]? = nil, expiresAt: Nullable<Date>? = nil) {
         self.name = name
         self.permissions = permissions
         self.expiresAt = expiresAt
@@ -768,12 +768,12 @@ public struct WebhookWithSecret: Codable, Sendable, Equatable {
 
 public struct WebhookCreate: Codable, Sendable, Equatable {
     public var url: String
-    public var description: String?
+    public var description: Nullable<String>?
     public var events: [String]
-    public var fields: [String]?
+    public var fields: Nullable<[String]>?
     public var active: Bool?
 
-    public init(url: String, description: String? = nil, events: [String], fields: [String]? = nil, active: Bool? = nil) {
+    public init(url: String, description: Nullable<String>? = nil, events: [String], fields: Nullable<[String]>? = nil, active: Bool? = nil) {
         self.url = url
         self.description = description
         self.events = events
@@ -784,12 +784,12 @@ public struct WebhookCreate: Codable, Sendable, Equatable {
 
 public struct WebhookUpdate: Codable, Sendable, Equatable {
     public var url: String?
-    public var description: String?
+    public var description: Nullable<String>?
     public var events: [String]?
-    public var fields: [String]?
+    public var fields: Nullable<[String]>?
     public var active: Bool?
 
-    public init(url: String? = nil, description: String? = nil, events: [String]? = nil, fields: [String]? = nil, active: Bool? = nil) {
+    public init(url: String? = nil, description: Nullable<String>? = nil, events: [String]? = nil, fields: Nullable<[String]>? = nil, active: Bool? = nil) {
         self.url = url
         self.description = description
         self.events = events
