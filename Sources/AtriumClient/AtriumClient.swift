@@ -105,17 +105,15 @@ public final class AtriumClient: Sendable {
     // MARK: Sending
 
     /// Sends an operation and decodes its answer (`Empty?` for none).
-    func send<Body: Encodable & Sendable, Result: Decodable>(
+    func send<Body: Encodable & Sendable, Answer: Decodable>(
         _ operation: APIOperation, path: String, query: [URLQueryItem], body: Body?, ifMatch: ETag?, fanOut: Bool,
         options: RequestOptions
-    ) async throws -> Result {
+    ) async throws -> Answer {
         let answer = try await exchange(operation, path: path, query: query, body: body, ifMatch: ifMatch,
                                         fanOut: fanOut, options: options)
-        if Result.self == Empty?.self || Result.self == Empty.self {
-            return Empty() as! Result  // swiftlint:disable:this force_cast
-        }
+        if let nothing = Empty() as? Answer { return nothing }  // no body to decode (204)
         do {
-            return try Timestamps.decoder().decode(Result.self, from: answer.body)
+            return try Timestamps.decoder().decode(Answer.self, from: answer.body)
         } catch {
             throw AtriumError.transport(.invalidResponse("\(operation.id): \(error)"))
         }
@@ -135,7 +133,7 @@ public final class AtriumClient: Sendable {
             attempt += 1
             try Task.checkCancellation()
             let token = try await authorize(&request, operation)
-            let outcome: Swift.Result<HTTPAnswer, AtriumError>
+            let outcome: Result<HTTPAnswer, AtriumError>
             do {
                 outcome = .success(try await configuration.transport.send(request, timeout: configuration.timeout))
             } catch let error as AtriumError {
