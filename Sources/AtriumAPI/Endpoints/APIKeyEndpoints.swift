@@ -23,7 +23,8 @@ enum APIKeyEndpoints {
         static let create = EndpointDocumentation(
             "createAPIKey", "Create a full or scoped API key; the secret is shown once", success: 201,
             errors: body + [.idempotencyConflict, .invalidParameter], request: .ref("APIKeyCreate"),
-            response: .ref("APIKeyWithSecret"), parameters: [.idempotencyKey], links: OperationLink.each(["updateAPIKey", "deleteAPIKey"], [("keyId", "$response.body#/id")]))
+            response: .ref("APIKeyWithSecret"), parameters: [.idempotencyKey],
+            links: OperationLink.each(["updateAPIKey", "deleteAPIKey"], [("keyId", "$response.body#/id")]))
         static let update = EndpointDocumentation(
             "updateAPIKey", "Replace a key's name, permissions, expiry and allow-list", errors: body,
             request: .ref("APIKeyUpdate"), response: .ref("APIKey"))
