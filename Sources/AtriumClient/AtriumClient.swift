@@ -3,7 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 
-/// Retries with exponential backoff and full jitter (stripe-go's shape), for what is safe to repeat.
+/// Retries with exponential backoff and jitter (stripe-go's shape), for what is safe to repeat.
 public struct RetryPolicy: Sendable {
     /// Retries after the first attempt.
     public var maxRetries = 2
@@ -20,7 +20,7 @@ public struct RetryPolicy: Sendable {
         self.maxRetryAfter = maxRetryAfter
     }
 
-    /// The wait before retry `attempt` (1-based): full jitter over an exponential ceiling.
+    /// The wait before retry `attempt` (1-based): between half and all of an exponential ceiling.
     func delay(attempt: Int) -> Duration {
         let ceiling = min(maxDelay.seconds, initialDelay.seconds * pow(2, Double(attempt - 1)))
         return .milliseconds(Int64(Double.random(in: ceiling / 2...ceiling) * 1000))

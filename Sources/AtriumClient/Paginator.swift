@@ -17,9 +17,10 @@ public struct Paginator<Item: Decodable & Sendable>: AsyncSequence, Sendable {
     /// The first `count` items (fewer if the list is shorter).
     public func first(_ count: Int) async throws -> [Item] {
         var items: [Item] = []
+        guard count > 0 else { return items }
         for try await item in self {
-            if items.count == count { break }
             items.append(item)
+            if items.count == count { break }  // before asking for more: no extra page
         }
         return items
     }

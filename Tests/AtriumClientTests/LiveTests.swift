@@ -244,11 +244,25 @@ import Testing
         #expect(pages.allSatisfy { $0.requestID != nil })
         let ids = pages.flatMap(\.data).map(\.id)
         #expect(Set(ids).count == 250 && ids == ids.sorted(by: >))
-        // Items, stopping early: one page fetched.
+        // Items, stopping early: no page beyond what was asked for is fetched.
         let counted = transport.exchanges.count
         let first = try await client.records.list("items", pageSize: 100).first(5)
         #expect(first.map(\.id) == Array(ids.prefix(5)))
         #expect(transport.exchanges.count - counted == 1)
+        let hundred = try await client.records.list("items", pageSize: 100).first(100)
+        #expect(hundred.map(\.id) == Array(ids.prefix(100)))
+        #expect(transport.exchanges.count - counted == 2)
+        // Cancelling the iterating task stops fetching.
+        let walk = Task {
+            var seen = 0
+            for try await _ in client.records.list("items", pageSize: 10) {
+                seen += 1
+                if seen == 15 { withUnsafeCurrentTask { $0?.cancel() } }
+            }
+            return seen
+        }
+        await #expect(throws: CancellationError.self) { _ = try await walk.value }
+        #expect(transport.exchanges.count - counted == 4, "pages of 10 fetched: 2, then cancelled")
     }
 
     @Test func twoWritersWithIfMatchLoseNothing() async throws {
