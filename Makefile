@@ -4,12 +4,14 @@ SWIFT ?= swift
 DEBIAN_PACKAGES := libsqlite3-dev libssl-dev pkg-config openssl curl jq
 FUZZ_SECONDS ?= 60
 BENCH_DIR ?= .build/bench
-# Python tools for the conformance run, pinned, in a virtualenv inside the build folder.
+# Python tools for the conformance run and the Python client's tests, pinned, in a virtualenv
+# inside the build folder.
 VENV := .build/venv
-PYTHON_TOOLS := schemathesis==4.32.5 openapi-spec-validator==0.9.0
-VENV_STAMP := $(VENV)/.installed-schemathesis-4.32.5-validator-0.9.0
+PYTHON_TOOLS := schemathesis==4.32.5 openapi-spec-validator==0.9.0 pytest==9.2.0
+VENV_STAMP := $(VENV)/.installed-schemathesis-4.32.5-validator-0.9.0-pytest-9.2.0
 
-.PHONY: run test build release bench fuzz clean deps migrations check-migrations doc-examples conformance
+.PHONY: run test build release bench fuzz clean deps migrations check-migrations doc-examples conformance \
+	python-client-tests client-generate
 
 ## deps: make sure the C libraries Atrium links are installed (Debian packages).
 deps:
@@ -35,6 +37,7 @@ run: release
 test: deps check-migrations
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel --num-workers 2
+	$(MAKE) --no-print-directory python-client-tests
 	$(MAKE) --no-print-directory doc-examples
 	$(MAKE) --no-print-directory conformance
 
@@ -45,6 +48,15 @@ doc-examples:
 ## conformance: validate GET /openapi.json and run Schemathesis against a live server (two users).
 conformance: $(VENV_STAMP)
 	python3 ./scripts/conformance.py $(VENV)/bin .build/debug/atrium
+
+## python-client-tests: pytest for clients/python/atrium_client.py against live servers.
+python-client-tests: $(VENV_STAMP)
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider clients/python/tests
+
+## client-generate: regenerate Sources/AtriumClient/Generated from a fresh server's /openapi.json.
+client-generate:
+	$(SWIFT) build --product atrium
+	python3 ./scripts/gen_swift_client.py --from-binary .build/debug/atrium
 
 $(VENV_STAMP):
 	python3 -m venv $(VENV)

@@ -9,9 +9,13 @@ let strict: [SwiftSetting] = [
 
 let package = Package(
     name: "Atrium",
+    // The server is Linux-only (epoll); the platforms are for the AtriumClient product.
+    platforms: [.macOS(.v13), .iOS(.v16), .tvOS(.v16), .watchOS(.v9)],
     products: [
         .executable(name: "atrium", targets: ["Atrium"]),
         .executable(name: "AtriumParserFuzz", targets: ["AtriumParserFuzz"]),
+        // The Swift SDK: Foundation only (FoundationNetworking on Linux), no OpenSSL.
+        .library(name: "AtriumClient", targets: ["AtriumClient"]),
     ],
     targets: [
         // C libraries and shims.
@@ -46,6 +50,9 @@ let package = Package(
                                "CAtriumSystem"],
                 swiftSettings: strict),
         .executableTarget(name: "Atrium", dependencies: ["AtriumAPI"], swiftSettings: strict),
+        // Client SDK: a hand-written runtime and, in Generated/, what scripts/gen_swift_client.py
+        // writes from GET /openapi.json. Depends on no other target.
+        .target(name: "AtriumClient", swiftSettings: strict),
         .executableTarget(name: "AtriumParserFuzz", dependencies: ["AtriumHTTP"], swiftSettings: strict),
 
         // Tests, one target per layer.
@@ -61,6 +68,7 @@ let package = Package(
         .testTarget(name: "AtriumOutboundTests", dependencies: ["AtriumOutbound", "COpenSSL", "AtriumTestSupport"]),
         .testTarget(name: "AtriumWebhooksTests", dependencies: ["AtriumWebhooks", "AtriumStore", "AtriumCrypto", "AtriumJSON"]),
         .testTarget(name: "AtriumAPIUnitTests", dependencies: ["AtriumAPI", "AtriumHTTP", "AtriumJSON"]),
+        .testTarget(name: "AtriumClientTests", dependencies: ["AtriumClient", "AtriumTestSupport"]),
         .testTarget(name: "AtriumAPITests",
                     dependencies: ["AtriumJSON", "AtriumCrypto", "AtriumAuth", "AtriumTestSupport", "COpenSSL",
                                    "AtriumStore", "AtriumSQLite"]),

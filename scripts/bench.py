@@ -12,15 +12,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_BENCH = os.path.normpath(os.path.join(ROOT, "..", "shared", "bench"))
 BENCH_DIR = os.path.join(ROOT, ".build", "bench")
 ATRIUM = os.path.join(ROOT, ".build", "release", "atrium")
-
-
-def http(method, url, body=None, headers=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        return json.loads(resp.read() or b"null")
+sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
+from atrium_client import Client  # noqa: E402
 
 
 def wait_port(port, timeout=30):
@@ -91,15 +84,14 @@ class Atrium:
     def seed(self, port):
         wait_port(port)
         base = f"http://127.0.0.1:{port}"
-        signup = http("POST", base + "/v1/auth/signup",
-                      {"email": "bench@example.com", "password": "bench password", "name": "Bench"})
-        self.jwt = signup["access_token"]
-        self.workspace = signup["workspace"]["id"]
-        auth = {"Authorization": "Bearer " + self.jwt}
+        client, signup = Client.signup(base, "bench@example.com", "bench password", "Bench")
+        self.client = client
+        self.jwt = signup.json["access_token"]
+        self.workspace = signup.json["workspace"]["id"]
         for name in ("Second", "Third"):
-            http("POST", base + "/v1/workspaces", {"name": name}, auth)
-        self.key = http("POST", base + "/v1/api-keys", {"name": "bench", "mode": "full"}, auth)["secret"]
-        seed_records(port, self.key, self.workspace)
+            client.post("/v1/workspaces", json={"name": name}, expect=201)
+        self.key = client.post("/v1/api-keys", json={"name": "bench", "mode": "full"}, expect=201).json["secret"]
+        seed_records(base, self.key, self.workspace)
         if self.seed_fan_out:
             self.fan_key, self.fan_workspace = seed_fan_out(base)
 
@@ -175,42 +167,27 @@ class Reference:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def seed_records(port, key, workspace, count=1000):
+def seed_records(base, key, workspace, count=1000):
     """1,000 records of about 150 bytes in collection `items`, like the reference's seed."""
-    import http.client as httpclient
-    conn = httpclient.HTTPConnection("127.0.0.1", port, timeout=30)
+    client = Client(base, api_key=key, workspace=workspace)
     for n in range(count):
-        body = json.dumps({"data": {"title": f"Item {n}", "status": "open", "priority": n % 5, "tags": ["seed", "bench"],
-                                    "assignee": "user1@example.com", "estimate": 2.5, "done": False,
-                                    "ref": f"ITEM-{n:06d}"}})
-        conn.request("POST", "/v1/collections/items/records", body,
-                     {"Authorization": "Bearer " + key, "X-Workspace-ID": str(workspace),
-                      "Content-Type": "application/json"})
-        resp = conn.getresponse()
-        resp.read()
-        if resp.status != 201:
-            raise RuntimeError(f"seeding failed: {resp.status}")
-    conn.close()
+        client.post("/v1/collections/items/records", expect=201, json={"data": {
+            "title": f"Item {n}", "status": "open", "priority": n % 5, "tags": ["seed", "bench"],
+            "assignee": "user1@example.com", "estimate": 2.5, "done": False, "ref": f"ITEM-{n:06d}"}})
 
 
 def seed_fan_out(base, workspaces=100, per_workspace=20):
     """A second account with 100 workspaces of 20 records each, for the fan-out figure."""
-    import http.client as httpclient
-    signup = http("POST", base + "/v1/auth/signup", {"email": "fan@example.com", "password": "bench password", "name": "Fan"})
-    auth = {"Authorization": "Bearer " + signup["access_token"]}
-    ids = [signup["workspace"]["id"]]
+    client, signup = Client.signup(base, "fan@example.com", "bench password", "Fan")
+    ids = [signup.json["workspace"]["id"]]
     for n in range(workspaces - 1):
-        ids.append(http("POST", base + "/v1/workspaces", {"name": f"W{n}"}, auth)["id"])
-    key = http("POST", base + "/v1/api-keys", {"name": "fan", "mode": "full"}, auth)["secret"]
-    host, port = base.split("//")[1].split(":")
-    conn = httpclient.HTTPConnection(host, int(port), timeout=30)
+        ids.append(client.post("/v1/workspaces", json={"name": f"W{n}"}, expect=201).json["id"])
+    key = client.post("/v1/api-keys", json={"name": "fan", "mode": "full"}, expect=201).json["secret"]
+    keyed = Client(base, api_key=key)
     for round_ in range(per_workspace):
         for ws in ids:
-            conn.request("POST", "/v1/collections/items/records", json.dumps({"data": {"n": round_, "ws": ws}}),
-                         {"Authorization": "Bearer " + key, "X-Workspace-ID": str(ws), "Content-Type": "application/json"})
-            r = conn.getresponse()
-            r.read()
-    conn.close()
+            keyed.post("/v1/collections/items/records", json={"data": {"n": round_, "ws": ws}}, workspace=ws,
+                       expect=201)
     return key, ids[0]
 
 
@@ -241,9 +218,8 @@ class AtriumWithWebhook(Atrium):
                                          stderr=subprocess.DEVNULL, text=True)
         self.receiver.stdout.readline()
         super().seed(port)
-        http("POST", f"http://127.0.0.1:{port}/v1/webhooks",
-             {"url": f"http://127.0.0.1:{self.receiver_port}/hook", "events": ["*"]},
-             {"Authorization": "Bearer " + self.jwt, "X-Workspace-ID": str(self.workspace)})
+        self.client.in_workspace(self.workspace).post(
+            "/v1/webhooks", json={"url": f"http://127.0.0.1:{self.receiver_port}/hook", "events": ["*"]}, expect=201)
         # The 1,000 seed records were written before the endpoint existed: nothing to deliver.
 
     def routes(self):

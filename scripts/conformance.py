@@ -6,36 +6,23 @@ a webhook), validates GET /openapi.json with openapi-spec-validator, then runs S
 against the live server: positive and negative data, the stateful phase over the document's
 links, and every check, object-level authorization included, with the two users as peers.
 Usage: conformance.py <venv-bin-dir> [atrium-binary]."""
-import json, os, subprocess, sys, urllib.request
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from atrium_server import Server  # noqa: E402
+import json, os, subprocess, sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def call(base, method, path, body=None, token=None, workspace=None):
-    headers = {"Content-Type": "application/json"} if body is not None else {}
-    if token:
-        headers["Authorization"] = "Bearer " + token
-    if workspace:
-        headers["X-Workspace-ID"] = str(workspace)
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, headers=headers, method=method)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        text = response.read()
-        return json.loads(text) if text else None
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
+from atrium_client import Client  # noqa: E402
+from atrium_server import Server  # noqa: E402
 
 
 def seed(base, name):
-    user = call(base, "POST", "/v1/auth/signup",
-                {"email": f"{name}@example.com", "password": "conformance password", "name": name.title()})
-    token = user["access_token"]
-    second = call(base, "POST", "/v1/workspaces", {"name": f"{name} second"}, token)
-    call(base, "POST", "/v1/collections/notes/records", {"data": {"owner": name, "n": 1}}, token)
-    call(base, "POST", "/v1/collections/notes/records", {"data": {"owner": name, "n": 2}}, token, second["id"])
-    call(base, "POST", "/v1/webhooks", {"url": f"https://example.com/{name}", "events": ["*"]}, token)
-    return token
+    client, user = Client.signup(base, f"{name}@example.com", "conformance password", name.title())
+    second = client.post("/v1/workspaces", json={"name": f"{name} second"}, expect=201).json
+    client.post("/v1/collections/notes/records", json={"data": {"owner": name, "n": 1}}, expect=201)
+    client.post("/v1/collections/notes/records", json={"data": {"owner": name, "n": 2}}, workspace=second["id"],
+                expect=201)
+    client.post("/v1/webhooks", json={"url": f"https://example.com/{name}", "events": ["*"]}, expect=201)
+    return user.json["access_token"]
 
 
 def main():
@@ -47,8 +34,8 @@ def main():
     try:
         tokens = {name: seed(base, name) for name in ("alice", "bob")}
         document = os.path.join(data, "openapi.json")
-        with urllib.request.urlopen(base + "/openapi.json", timeout=10) as response, open(document, "wb") as out:
-            out.write(response.read())
+        with open(document, "wb") as out:
+            out.write(Client(base).get("/openapi.json", expect=200).body)
         subprocess.run([os.path.join(venv, "openapi-spec-validator"), document], check=True)
         auth = os.path.join(data, "auth.json")
         with open(auth, "w") as out:

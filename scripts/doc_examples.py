@@ -26,6 +26,48 @@ def blocks(text):
     return found
 
 
+def check_receiver(text):
+    """Runs the ```python webhook receiver of docs/api.md: a fresh signature verifies, a stale
+    timestamp, a tampered body and a wrong secret do not. Returns the failures."""
+    import base64, hashlib, hmac, time
+    match = re.search(r"```python\n(.*?)```", text, re.S)
+    if not match:
+        return ["docs/api.md: no python webhook receiver example"]
+    scope = {}
+    exec(match.group(1), scope)  # noqa: S102 (our own documentation)
+    secret = "whsec_" + base64.b64encode(b"k" * 32).decode()
+
+    def signed(body, timestamp, key=secret):
+        raw = base64.b64decode(key.removeprefix("whsec_"))
+        mac = hmac.new(raw, f"msg_1.{timestamp}.".encode() + body, hashlib.sha256).digest()
+        return {"webhook-id": "msg_1", "webhook-timestamp": str(timestamp),
+                "webhook-signature": "v1,bm90IGl0 v1," + base64.b64encode(mac).decode()}
+    now, body = int(time.time()), b'{"type":"record.created"}'
+    other = "whsec_" + base64.b64encode(b"o" * 32).decode()
+    cases = [("a fresh delivery", signed(body, now), body, True),
+             ("a delivery 6 minutes old", signed(body, now - 360), body, False),
+             ("a tampered body", signed(body, now), body + b" ", False),
+             ("another secret", signed(body, now, other), body, False)]
+    return [f"docs/api.md receiver: {name} gave {not want}" for name, headers, data, want in cases
+            if bool(scope["verify"](secret, headers, data)) != want]
+
+
+def check_sdk_example(base):
+    """Runs the Python first program of docs/sdk.md (the Swift one runs in AtriumClientTests)."""
+    text = open(os.path.join(ROOT, "docs", "sdk.md")).read()
+    match = re.search(r"```python\n(.*?)```", text, re.S)
+    if not match:
+        return ["docs/sdk.md: no python example"]
+    sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
+    code = (match.group(1).replace('base = "http://127.0.0.1:8080"', f'base = "{base}"')
+            .replace("ada@example.com", "ada-sdk@example.com"))  # api.md's examples signed Ada up
+    try:
+        exec(code, {"print": lambda *args: None})  # noqa: S102 (our own documentation)
+    except Exception as error:  # noqa: BLE001 (report any failure of the example)
+        return [f"docs/sdk.md python example failed: {error!r}"]
+    return []
+
+
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".build", "debug", "atrium")
     for tool in ("curl", "jq", "bash"):
@@ -52,6 +94,9 @@ def main():
             elif line == "@@done":
                 done = True
         failures = 0
+        for problem in check_receiver(open(DOC).read()) + check_sdk_example(server.base):
+            failures += 1
+            print(problem)
         for index, (line, body, expected) in enumerate(found):
             got = statuses.get(index)
             if got != expected:
@@ -64,7 +109,7 @@ def main():
             print(run.stdout[-3000:])
             sys.exit(1)
         print(f"docs/api.md: {len(found)} example blocks, "
-              f"{sum(len(e) for _, _, e in found)} requests, all as documented")
+              f"{sum(len(e) for _, _, e in found)} requests, all as documented; the webhook receiver verifies; docs/sdk.md's Python program runs")
     finally:
         server.stop()
 

@@ -192,6 +192,7 @@ extension StoreWriter {
     /// Forgets idempotency keys older than `before`.
     public func purgeIdempotencyKeys(before: Int64) throws(SQLiteError) {
         try connection.run("DELETE FROM idempotency_keys WHERE created_at < ?", [.integer(before)])
+        try connection.run("DELETE FROM account_idempotency_keys WHERE created_at < ?", [.integer(before)])
     }
 
     /// Writes an event to the outbox, in the caller's transaction (docs/events.md).

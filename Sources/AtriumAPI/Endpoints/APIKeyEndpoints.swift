@@ -21,8 +21,9 @@ enum APIKeyEndpoints {
         static let list = EndpointDocumentation(
             "listAPIKeys", "The caller's full and scoped API keys", response: .page(of: .ref("APIKey")))
         static let create = EndpointDocumentation(
-            "createAPIKey", "Create a full or scoped API key; the secret is shown once", success: 201, errors: body,
-            request: .ref("APIKeyCreate"), response: .ref("APIKeyWithSecret"),
+            "createAPIKey", "Create a full or scoped API key; the secret is shown once", success: 201,
+            errors: body + [.idempotencyConflict, .invalidParameter], request: .ref("APIKeyCreate"),
+            response: .ref("APIKeyWithSecret"), parameters: [.idempotencyKey],
             links: OperationLink.each(["updateAPIKey", "deleteAPIKey"], [("keyId", "$response.body#/id")]))
         static let update = EndpointDocumentation(
             "updateAPIKey", "Replace a key's name, permissions, expiry and allow-list", errors: body,
@@ -127,7 +128,7 @@ enum APIKeyEndpoints {
         let prefix = APIKeySecret.displayPrefix(secret)
         let services = request.services
         let actor = request.actor
-        let row = try services.store.write { writer in
+        return try Idempotency.create(request, workspaceID: nil, redacting: ["secret"]) { writer in
             try requireKeysFeature(userID: userID, services: services, reader: writer.reader)
             for id in fields.workspaceIDs ?? [] where try writer.reader.role(userID: userID, workspaceID: id) == nil {
                 throw APIError.crossTenant
@@ -138,9 +139,10 @@ enum APIKeyEndpoints {
                 allowList: fields.workspaceIDs ?? [], now: now)
             try auditKey(row, action: "api_key.created", actor: actor, writer: writer, now: now)
             return row
-        }
-        return Respond.created(location: "/v1/api-keys/\(row.id)") { writer in
-            Presenters.apiKey(row, secret: secret, into: &writer)
+        } answer: { row in
+            Respond.created(location: "/v1/api-keys/\(row.id)") { writer in
+                Presenters.apiKey(row, secret: secret, into: &writer)
+            }
         }
     }
 

@@ -27,8 +27,9 @@ enum InvitationEndpoints {
     enum Docs {
         static let invite = EndpointDocumentation(
             "inviteMember", "Invite someone by email", success: 201,
-            errors: [.validationFailed, .invalidJSON, .alreadyMember, .invitationPending, .rateLimited, .limitReached],
-            request: .ref("InvitationCreate"), response: .ref("Invitation"),
+            errors: [.validationFailed, .invalidJSON, .alreadyMember, .invitationPending, .rateLimited, .limitReached,
+                     .idempotencyConflict, .invalidParameter],
+            request: .ref("InvitationCreate"), response: .ref("Invitation"), parameters: [.idempotencyKey],
             links: OperationLink.each(["resendInvitation", "revokeInvitation"], [("invitationId", "$response.body#/id")])
                 + [OperationLink(to: "acceptInvitation", [("token", "$response.body#/token")])])
         static let pending = EndpointDocumentation(
@@ -66,7 +67,9 @@ enum InvitationEndpoints {
         let services = request.services
         let token = newToken()
         let lifetime = services.configuration.invitationTTLSeconds * 1000
-        let invitation = try services.store.write { writer -> InvitationRow in
+        // The token is shown once: a replayed invite answers without it (only its hash is kept).
+        return try Idempotency.create(request, workspaceID: workspaceID, redacting: ["token"]) {
+            writer -> InvitationRow in
             let (_, plan) = try FeatureGate.ownerPlan(of: workspaceID, services: services, reader: writer.reader)
             if let invitee = try writer.reader.user(email: email),
                try writer.reader.role(userID: invitee.id, workspaceID: workspaceID) != nil {
@@ -97,9 +100,10 @@ enum InvitationEndpoints {
                                                         ("email", .string(email)), ("role", .string(role.rawValue))]),
                              now: now)
             return invitation
-        }
-        return Respond.created(location: "/v1/workspaces/invitations/\(invitation.id)") { writer in
-            Presenters.invitation(invitation, token: token, now: now, into: &writer)
+        } answer: { invitation in
+            Respond.created(location: "/v1/workspaces/invitations/\(invitation.id)") { writer in
+                Presenters.invitation(invitation, token: token, now: now, into: &writer)
+            }
         }
     }
 

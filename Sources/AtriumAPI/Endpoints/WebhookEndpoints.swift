@@ -45,8 +45,8 @@ enum WebhookEndpoints {
             response: .page(of: .ref("Webhook")), paginated: true)
         static let create = EndpointDocumentation(
             "createWebhook", "Create a webhook endpoint; its signing secret is shown once", success: 201,
-            errors: body + [.limitReached], request: .ref("WebhookCreate"), response: .ref("WebhookWithSecret"),
-            links: toWebhook)
+            errors: body + [.limitReached, .idempotencyConflict, .invalidParameter], request: .ref("WebhookCreate"),
+            response: .ref("WebhookWithSecret"), parameters: [.idempotencyKey], links: toWebhook)
         static let read = EndpointDocumentation("getWebhook", "One webhook endpoint", response: .ref("Webhook"))
         static let update = EndpointDocumentation(
             "updateWebhook", "Change a webhook endpoint's URL, events, fields, description or state", errors: body,
@@ -185,7 +185,7 @@ enum WebhookEndpoints {
         let now = request.now
         let services = request.services
         let secret = WebhookSecret.generate()
-        return StoreWrite { writer in
+        return try Idempotency.write(request, workspaceID: workspaceID) { writer in
             try FeatureGate.require(.webhooks, in: workspaceID, services: services, reader: writer.reader)
             guard try writer.reader.webhookCount(workspaceID: workspaceID) < maxPerWorkspace else {
                 throw APIError.limitReached("webhook endpoints per workspace")

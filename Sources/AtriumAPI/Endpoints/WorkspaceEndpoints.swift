@@ -17,8 +17,9 @@ enum WorkspaceEndpoints {
     enum Docs {
         static let create = EndpointDocumentation(
             "createWorkspace", "Create a workspace owned by the caller", success: 201,
-            errors: [.validationFailed, .invalidJSON, .limitReached], request: .ref("WorkspaceCreate"),
-            response: .ref("Workspace"),
+            errors: [.validationFailed, .invalidJSON, .limitReached, .idempotencyConflict, .invalidParameter],
+            request: .ref("WorkspaceCreate"),
+            response: .ref("Workspace"), parameters: [.idempotencyKey],
             links: OperationLink.each(["getWorkspace", "listMembers", "updateWorkspace", "deleteWorkspace"],
                                       OperationLink.idFromBody))
         static let read = EndpointDocumentation("getWorkspace", "One workspace", response: .ref("Workspace"))
@@ -43,7 +44,7 @@ enum WorkspaceEndpoints {
         let now = request.now
         let plans = request.services.plans
         let actor = request.actor
-        let (row, main) = try request.services.store.write { writer in
+        return try Idempotency.create(request, workspaceID: nil) { writer in
             guard let user = try writer.reader.user(id: userID) else { throw APIError.invalidToken }
             if let limit = plans.plan(named: user.plan).maxWorkspacesPerUser,
                try writer.reader.memberships(userID: userID).count >= limit {
@@ -55,9 +56,10 @@ enum WorkspaceEndpoints {
                              target: Presenters.target([("workspace_id", .number(JSONNumber(row.id))),
                                                         ("name", .string(name))]), now: now)
             return (row, user.mainWorkspaceID)
-        }
-        return Respond.created(location: "/v1/workspaces/\(row.id)") { writer in
-            Presenters.workspace(row, mainWorkspaceID: main, into: &writer)
+        } answer: { created in
+            Respond.created(location: "/v1/workspaces/\(created.0.id)") { writer in
+                Presenters.workspace(created.0, mainWorkspaceID: created.1, into: &writer)
+            }
         }
     }
 

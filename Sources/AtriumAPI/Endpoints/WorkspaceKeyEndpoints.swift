@@ -27,7 +27,8 @@ enum WorkspaceKeyEndpoints {
             response: .page(of: .ref("APIKey")))
         static let create = EndpointDocumentation(
             "createWorkspaceKey", "Create a key bound to this workspace; the secret is shown once", success: 201,
-            errors: body, request: .ref("WorkspaceKeyCreate"), response: .ref("APIKeyWithSecret"),
+            errors: body + [.idempotencyConflict, .invalidParameter], request: .ref("WorkspaceKeyCreate"),
+            response: .ref("APIKeyWithSecret"), parameters: [.idempotencyKey],
             links: [OperationLink(to: "deleteWorkspaceKey",
                                   [("id", "$response.body#/workspace_id"), ("keyId", "$response.body#/id")])])
         static let update = EndpointDocumentation(
@@ -52,7 +53,7 @@ enum WorkspaceKeyEndpoints {
         let hash = APIKeySecret.hash(secret)
         let services = request.services
         let actor = request.actor
-        let row = try services.store.write { writer in
+        return try Idempotency.create(request, workspaceID: workspaceID, redacting: ["secret"]) { writer in
             try FeatureGate.require(.apiKeys, in: workspaceID, services: services, reader: writer.reader)
             let row = try writer.createAPIKey(
                 userID: userID, mode: .workspace, workspaceID: workspaceID, name: fields.name,
@@ -60,9 +61,10 @@ enum WorkspaceKeyEndpoints {
                 expiresAt: fields.expiresAt, allowList: [], now: now)
             try APIKeyEndpoints.auditKey(row, action: "api_key.created", actor: actor, writer: writer, now: now)
             return row
-        }
-        return Respond.created(location: "/v1/workspaces/\(workspaceID)/api-keys/\(row.id)") { writer in
-            Presenters.apiKey(row, secret: secret, into: &writer)
+        } answer: { row in
+            Respond.created(location: "/v1/workspaces/\(workspaceID)/api-keys/\(row.id)") { writer in
+                Presenters.apiKey(row, secret: secret, into: &writer)
+            }
         }
     }
 
