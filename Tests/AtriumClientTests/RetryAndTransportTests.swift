@@ -82,6 +82,25 @@ import Testing
         #expect(transport.sent.count == 1)
     }
 
+    /// FoundationNetworking follows redirects and forwards `Authorization` to another host; the
+    /// transport refuses them: the 3xx is the answer, and the other host hears nothing.
+    @Test func redirectsAreNotFollowed() async throws {
+        let target = try WebhookReceiver()
+        let redirecting = try WebhookReceiver { _ in
+            ReceiverReply(status: 302, headers: [("Location", "http://localhost:\(target.port)/stolen")])
+        }
+        let client = AtriumClient(AtriumConfiguration(baseURL: URL(string: "http://127.0.0.1:\(redirecting.port)")!,
+                                                      credential: .apiKey("atr_secret", via: .xAPIKey),
+                                                      retry: RetryPolicy(maxRetries: 0)))
+        await #expect { try await client.me.getMe() } throws: { ($0 as? AtriumError)?.status == 302 }
+        let asked = redirecting.waitForRequests(1, timeout: 5)
+        #expect(asked.first?.headers["x-api-key"] == "atr_secret")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(target.requests.isEmpty)
+        target.stop()
+        redirecting.stop()
+    }
+
     /// Cancellation at random moments, deadlines and closed ports: every call ends (no crash, no
     /// hang: the test has its own deadline), and the transport never calls `cancel()`.
     @Test func cancellationStorm() async throws {
