@@ -34,10 +34,12 @@ NAMESPACES = {
     "AuditLog": ["listAuditLog"],
     "AccountAPI": ["getAccount"],
     "UsageBilling": ["getUsage", "getBilling"],
+    "Events": ["listEvents"],
 }
 ACCESSORS = {"Auth": "auth", "MeAPI": "me", "Workspaces": "workspaces", "Members": "members",
              "Invitations": "invitations", "APIKeys": "apiKeys", "Records": "records", "Webhooks": "webhooks",
-             "AuditLog": "auditLog", "AccountAPI": "account", "UsageBilling": "billing"}
+             "AuditLog": "auditLog", "AccountAPI": "account", "UsageBilling": "billing",
+             "Events": "events"}
 # Operations with no SDK method, on purpose (tested: AtriumClientTests/DriftTests).
 EXCLUDED = {"healthz": "operations probe, no credential", "readyz": "operations probe, no credential",
             "metrics": "Prometheus text for scrapers", "openapi": "the document itself"}

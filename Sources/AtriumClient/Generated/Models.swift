@@ -315,12 +315,12 @@ public struct APIKeyWithSecret: Codable, Sendable, Equatable {
 
 public struct APIKeyCreate: Codable, Sendable, Equatable {
     public var name: String
-    public var mode: String
+    public var mode: String?
     public var workspaceIds: [Int64]?
     public var permissions: [String]?
     public var expiresAt: Nullable<Date>?
 
-    public init(name: String, mode: String, workspaceIds: [Int64]? = nil, permissions: [String]? = nil, expiresAt: Nullable<Date>? = nil) {
+    public init(name: String, mode: String? = nil, workspaceIds: [Int64]? = nil, permissions: [String]? = nil, expiresAt: Nullable<Date>? = nil) {
         self.name = name
         self.mode = mode
         self.workspaceIds = workspaceIds
@@ -432,11 +432,11 @@ public struct Invitation: Codable, Sendable, Equatable {
     public var email: String
     public var role: String
     public var status: String
-    public var token: String
+    public var token: String?
     public var expiresAt: Date
     public var createdAt: Date
 
-    public init(id: Int64, workspaceId: Int64, email: String, role: String, status: String, token: String, expiresAt: Date, createdAt: Date) {
+    public init(id: Int64, workspaceId: Int64, email: String, role: String, status: String, token: String? = nil, expiresAt: Date, createdAt: Date) {
         self.id = id
         self.workspaceId = workspaceId
         self.email = email
@@ -837,6 +837,30 @@ public struct Delivery: Codable, Sendable, Equatable {
         case durationMs = "duration_ms"
         case createdAt = "created_at"
         case nextAttemptAt = "next_attempt_at"
+    }
+}
+
+public struct Event: Codable, Sendable, Equatable {
+    public var id: String
+    public var type: String
+    public var workspaceId: Int64
+    public var createdAt: Date
+    public var data: JSONObject
+
+    public init(id: String, type: String, workspaceId: Int64, createdAt: Date, data: JSONObject) {
+        self.id = id
+        self.type = type
+        self.workspaceId = workspaceId
+        self.createdAt = createdAt
+        self.data = data
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case type
+        case workspaceId = "workspace_id"
+        case createdAt = "created_at"
+        case data
     }
 }
 

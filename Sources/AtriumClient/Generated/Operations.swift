@@ -142,6 +142,9 @@ public enum Operations {
     public static let listDeliveries = APIOperation(
         id: "listDeliveries", method: "GET", path: "/v1/webhooks/{id}/deliveries",
         auth: .any, scope: .row, paginated: true, idempotencyKey: false, ifMatch: false)
+    public static let listEvents = APIOperation(
+        id: "listEvents", method: "GET", path: "/v1/events",
+        auth: .any, scope: .fanOutList, paginated: true, idempotencyKey: false, ifMatch: false)
 
     /// All of them, in document order.
     public static let all: [APIOperation] = [
@@ -191,6 +194,7 @@ public enum Operations {
         deleteWebhook,
         rotateWebhookSecret,
         listDeliveries,
+        listEvents,
     ]
 
     /// Operations of the document with no SDK method, and why.
@@ -268,6 +272,12 @@ public struct UsageBilling: Sendable {
     public init(client: AtriumClient) { self.client = client }
 }
 
+/// The `events` namespace of ``AtriumClient``.
+public struct Events: Sendable {
+    public let client: AtriumClient
+    public init(client: AtriumClient) { self.client = client }
+}
+
 extension AtriumClient {
     public var auth: Auth { Auth(client: self) }
     public var me: MeAPI { MeAPI(client: self) }
@@ -280,6 +290,7 @@ extension AtriumClient {
     public var auditLog: AuditLog { AuditLog(client: self) }
     public var account: AccountAPI { AccountAPI(client: self) }
     public var billing: UsageBilling { UsageBilling(client: self) }
+    public var events: Events { Events(client: self) }
 }
 
 extension Auth {
@@ -781,5 +792,18 @@ extension Webhooks {
     public func listDeliveries(id: Int64, pageSize: Int? = nil, options: RequestOptions = RequestOptions()) -> Paginator<Delivery> {
         let query: [URLQueryItem] = []
         return client.paginate(Operations.listDeliveries, path: "/v1/webhooks/\(PathSegment.encode(id))/deliveries", query: query, pageSize: pageSize, fanOut: false, options: options)
+    }
+}
+
+extension Events {
+    /// The resolved workspace's events: newest first, or oldest first after an event.
+    ///
+    /// `GET /v1/events` (`listEvents`).
+    public func listEvents(workspaces: FanOut? = nil, type: String? = nil, after: String? = nil, pageSize: Int? = nil, options: RequestOptions = RequestOptions()) -> Paginator<Event> {
+        var query: [URLQueryItem] = []
+        if let workspaces { query.append(URLQueryItem(name: "workspaces", value: workspaces.queryValue)) }
+        if let type { query.append(URLQueryItem(name: "type", value: String(describing: type))) }
+        if let after { query.append(URLQueryItem(name: "after", value: String(describing: after))) }
+        return client.paginate(Operations.listEvents, path: "/v1/events", query: query, pageSize: pageSize, fanOut: workspaces != nil, options: options)
     }
 }
