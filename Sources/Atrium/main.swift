@@ -28,7 +28,8 @@ do {
         let port = try application.start()
         let base = "http://\(configuration.host):\(port)"
         Console.out("Atrium listening on \(base) (data in \(configuration.dataDirectory))")
-        Console.out("Create a first account: curl -s -X POST \(base)/v1/auth/signup -H 'Content-Type: application/json' "
+        Console.out("Create a first account: curl -s -X POST \(base)/v1/auth/signup "
+              + "-H 'Content-Type: application/json' "
               + "-d '{\"email\":\"you@example.com\",\"password\":\"a long password\",\"name\":\"You\"}'")
         let signal = atrium_wait_for_termination()
         Console.error("atrium: signal \(signal) received, shutting down")

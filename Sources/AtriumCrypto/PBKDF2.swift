@@ -14,7 +14,9 @@ public enum PBKDF2 {
                 salt.withUnsafeBytes { saltBytes in
                     withNonNullBase(passwordBytes) { passwordBase, passwordCount in
                         withNonNullBase(saltBytes) { saltBase, saltCount in
-                            passwordBase.withMemoryRebound(to: CChar.self, capacity: max(passwordCount, 1)) { passwordChars in
+                            passwordBase.withMemoryRebound(
+                                to: CChar.self, capacity: max(passwordCount, 1)
+                            ) { passwordChars in
                                 PKCS5_PBKDF2_HMAC(
                                     passwordChars, Int32(passwordCount), saltBase, Int32(saltCount),
                                     Int32(iterations), EVP_sha256(), Int32(keyLength), output.baseAddress

@@ -21,7 +21,8 @@ public enum SecureRandom {
     }
 
     /// The 62 characters used by `base62`: digits, upper case, lower case.
-    public static let base62Alphabet: [UInt8] = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+    public static let base62Alphabet: [UInt8] =
+        Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
 
     /// `count` uniformly random characters from `base62Alphabet`. Bytes of 248 or more are
     /// rejected (248 = 4 × 62) so that every character is equally likely.

@@ -107,7 +107,8 @@ public enum Timestamp {
         guard index == b.count else { return nil }
         let days = daysFromCivil(year: year, month: month, day: day)
         guard day <= daysInMonth(year: year, month: month) else { return nil }
-        let seconds = Int64(days) * 86400 + Int64(hour * 3600 + minute * 60 + min(second, 59)) - Int64(offsetMinutes * 60)
+        let seconds = Int64(days) * 86400 + Int64(hour * 3600 + minute * 60 + min(second, 59))
+            - Int64(offsetMinutes * 60)
         return seconds * 1000 + Int64(millis)
     }
 

@@ -31,7 +31,8 @@ public struct WebhookURL: Sendable, Equatable {
         let bytes = Array(text.utf8)
         guard bytes.count <= 2048 else { return nil }
         // Printable ASCII only: no spaces, controls, non-ASCII; never a fragment.
-        for byte in bytes where byte <= 0x20 || byte >= 0x7F || byte == UInt8(ascii: "#") || byte == UInt8(ascii: "\\") {
+        for byte in bytes
+        where byte <= 0x20 || byte >= 0x7F || byte == UInt8(ascii: "#") || byte == UInt8(ascii: "\\") {
             return nil
         }
         guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return nil }

@@ -63,7 +63,8 @@ extension StoreReader {
 
     public func members(workspaceID: Int64) throws -> [MemberRow] {
         let statement = try connection.prepare(
-            "SELECT \(Self.memberColumns) FROM members m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ? ORDER BY m.id")
+            "SELECT \(Self.memberColumns) FROM members m JOIN users u ON u.id = m.user_id"
+                + " WHERE m.workspace_id = ? ORDER BY m.id")
         defer { statement.reset() }
         try statement.bind(workspaceID, at: 1)
         var rows: [MemberRow] = []
@@ -73,7 +74,8 @@ extension StoreReader {
 
     public func member(id: Int64, workspaceID: Int64) throws -> MemberRow? {
         let statement = try connection.prepare(
-            "SELECT \(Self.memberColumns) FROM members m JOIN users u ON u.id = m.user_id WHERE m.id = ? AND m.workspace_id = ?")
+            "SELECT \(Self.memberColumns) FROM members m JOIN users u ON u.id = m.user_id"
+                + " WHERE m.id = ? AND m.workspace_id = ?")
         defer { statement.reset() }
         try statement.bind(id, at: 1)
         try statement.bind(workspaceID, at: 2)
@@ -82,7 +84,8 @@ extension StoreReader {
 
     public func member(userID: Int64, workspaceID: Int64) throws -> MemberRow? {
         let statement = try connection.prepare(
-            "SELECT \(Self.memberColumns) FROM members m JOIN users u ON u.id = m.user_id WHERE m.user_id = ? AND m.workspace_id = ?")
+            "SELECT \(Self.memberColumns) FROM members m JOIN users u ON u.id = m.user_id"
+                + " WHERE m.user_id = ? AND m.workspace_id = ?")
         defer { statement.reset() }
         try statement.bind(userID, at: 1)
         try statement.bind(workspaceID, at: 2)
@@ -91,13 +94,15 @@ extension StoreReader {
 
     /// Whether any account has `workspaceID` as its main workspace.
     public func isSomeonesMain(workspaceID: Int64) throws(SQLiteError) -> Bool {
-        !(try connection.query("SELECT 1 FROM users WHERE main_workspace_id = ? LIMIT 1", [.integer(workspaceID)])).isEmpty
+        !(try connection.query("SELECT 1 FROM users WHERE main_workspace_id = ? LIMIT 1",
+                               [.integer(workspaceID)])).isEmpty
     }
 
     /// The plan name of a workspace's owner (nil = the default plan).
     public func ownerPlan(workspaceID: Int64) throws(SQLiteError) -> (ownerID: Int64, plan: String?)? {
         let rows = try connection.query(
-            "SELECT u.id, u.plan FROM workspaces w JOIN users u ON u.id = w.owner_id WHERE w.id = ?", [.integer(workspaceID)])
+            "SELECT u.id, u.plan FROM workspaces w JOIN users u ON u.id = w.owner_id WHERE w.id = ?",
+            [.integer(workspaceID)])
         guard let row = rows.first, case .integer(let owner) = row[0] else { return nil }
         if case .text(let plan) = row[1] { return (owner, plan) }
         return (owner, nil)
@@ -151,7 +156,9 @@ extension StoreReader {
 
     /// Ids of the live workspaces a user owns.
     public func ownedWorkspaces(userID: Int64) throws(SQLiteError) -> [Int64] {
-        try connection.query("SELECT id FROM workspaces WHERE owner_id = ? ORDER BY id", [.integer(userID)]).compactMap {
+        try connection.query(
+            "SELECT id FROM workspaces WHERE owner_id = ? ORDER BY id", [.integer(userID)]
+        ).compactMap {
             if case .integer(let id) = $0[0] { return id }
             return nil
         }

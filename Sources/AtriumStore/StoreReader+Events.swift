@@ -69,7 +69,8 @@ extension StoreReader {
     /// it has lost events.
     public func firstRetainedEventID() throws(SQLiteError) -> Int64 {
         let statement = try connection.prepare("""
-            SELECT COALESCE((SELECT MIN(id) FROM outbox), (SELECT seq + 1 FROM sqlite_sequence WHERE name = 'outbox'), 1)
+            SELECT COALESCE((SELECT MIN(id) FROM outbox),
+                            (SELECT seq + 1 FROM sqlite_sequence WHERE name = 'outbox'), 1)
             """)
         defer { statement.reset() }
         return try statement.step() ? statement.int64(0) : 1

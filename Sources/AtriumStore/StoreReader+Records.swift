@@ -165,7 +165,8 @@ extension StoreWriter {
 
     /// Replaces `data` and bumps the version; nil when the row is gone.
     public func updateRecord(_ row: RecordRow, data: String, now: Int64) throws(SQLiteError) -> RecordRow? {
-        try connection.run("UPDATE records SET data = ?, version = version + 1, updated_at = ? WHERE id = ? AND version = ?",
+        try connection.run("UPDATE records SET data = ?, version = version + 1, updated_at = ?"
+                               + " WHERE id = ? AND version = ?",
                            [.text(data), .integer(now), .integer(row.id), .integer(row.version)])
         guard connection.changes == 1 else { return nil }
         return RecordRow(id: row.id, workspaceID: row.workspaceID, collection: row.collection, data: data,

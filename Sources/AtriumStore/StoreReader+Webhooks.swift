@@ -46,7 +46,8 @@ extension StoreReader {
 
     /// Every active endpoint (the dispatcher's start-up view).
     public func allActiveWebhooks() throws(SQLiteError) -> [WebhookRow] {
-        let statement = try connection.prepare("SELECT \(Self.webhookColumns) FROM webhooks WHERE active = 1 ORDER BY id")
+        let statement = try connection.prepare(
+            "SELECT \(Self.webhookColumns) FROM webhooks WHERE active = 1 ORDER BY id")
         defer { statement.reset() }
         var rows: [WebhookRow] = []
         while try statement.step() { rows.append(Self.webhook(statement)) }
@@ -201,7 +202,8 @@ extension StoreReader {
             id: s.int64(0), workspaceID: s.int64(1), url: s.string(2) ?? "", description: s.string(3),
             events: stringArray(s.string(4)) ?? [], fields: stringArray(s.string(5)), active: s.int64(6) != 0,
             disabledReason: s.string(7), secret: s.string(8) ?? "", previousSecret: s.string(9),
-            previousSecretExpiresAt: s.isNull(10) ? nil : s.int64(10), secretRotatedAt: s.isNull(11) ? nil : s.int64(11),
+            previousSecretExpiresAt: s.isNull(10) ? nil : s.int64(10),
+            secretRotatedAt: s.isNull(11) ? nil : s.int64(11),
             createdBy: s.int64(12), createdAt: s.int64(13), updatedAt: s.int64(14), cursor: s.int64(15))
     }
 

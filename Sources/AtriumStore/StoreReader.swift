@@ -118,7 +118,8 @@ public struct StoreReader {
 
     // MARK: API keys
 
-    static let keyColumns = "id, user_id, mode, workspace_id, name, prefix, permissions, expires_at, last_used_at, created_at"
+    static let keyColumns =
+        "id, user_id, mode, workspace_id, name, prefix, permissions, expires_at, last_used_at, created_at"
 
     /// The key whose secret hashes to `secretHash`, with its allow-list.
     public func apiKey(secretHash: [UInt8]) throws -> APIKeyRow? {

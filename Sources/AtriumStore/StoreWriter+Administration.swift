@@ -82,7 +82,8 @@ extension StoreWriter {
                            [.integer(workspaceID), .integer(newOwnerID)])
         try connection.run("UPDATE workspaces SET owner_id = ?, updated_at = ? WHERE id = ?",
                            [.integer(newOwnerID), .integer(now), .integer(workspaceID)])
-        try connection.run("UPDATE users SET main_workspace_id = NULL, updated_at = ? WHERE id = ? AND main_workspace_id = ?",
+        try connection.run("UPDATE users SET main_workspace_id = NULL, updated_at = ?"
+                               + " WHERE id = ? AND main_workspace_id = ?",
                            [.integer(now), .integer(oldOwnerID), .integer(workspaceID)])
     }
 
@@ -96,7 +97,8 @@ extension StoreWriter {
             """)
         defer { statement.reset() }
         try statement.bind([.integer(workspaceID), .text(action), actor.userID.map(SQLiteValue.integer) ?? .null,
-                            actor.credential.map(SQLiteValue.text) ?? .null, actor.keyID.map(SQLiteValue.integer) ?? .null,
+                            actor.credential.map(SQLiteValue.text) ?? .null,
+                            actor.keyID.map(SQLiteValue.integer) ?? .null,
                             .text(target), actor.ip.map(SQLiteValue.text) ?? .null, .integer(now)])
         _ = try statement.step()
     }

@@ -7,8 +7,8 @@ extension StoreWriter {
     {
         // The cursor starts at the newest event: an endpoint receives what happens after it exists.
         try connection.run("""
-            INSERT INTO webhooks (workspace_id, url, description, events, fields, active, secret, created_by, created_at,
-                                  updated_at, cursor)
+            INSERT INTO webhooks (workspace_id, url, description, events, fields, active, secret, created_by,
+                                  created_at, updated_at, cursor)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(id), 0) FROM outbox))
             """,
             [.integer(workspaceID), .text(url), description.map(SQLiteValue.text) ?? .null,
@@ -31,7 +31,8 @@ extension StoreWriter {
         }
         try connection.run("""
             UPDATE webhooks SET url = ?, description = ?, events = ?, fields = ?, active = ?, disabled_reason = ?,
-                   secret = ?, previous_secret = ?, previous_secret_expires_at = ?, secret_rotated_at = ?, updated_at = ?
+                   secret = ?, previous_secret = ?, previous_secret_expires_at = ?, secret_rotated_at = ?,
+                   updated_at = ?
             WHERE id = ?
             """,
             [.text(row.url), row.description.map(SQLiteValue.text) ?? .null, .text(StoreReader.jsonArray(row.events)),
@@ -53,7 +54,8 @@ extension StoreWriter {
     public func insertDelivery(webhookID: Int64, eventID: Int64, eventType: String, attempt: Int, dueAt: Int64,
                                now: Int64) throws(SQLiteError) -> Int64 {
         let statement = try connection.prepare("""
-            INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, attempt, status, created_at, next_attempt_at)
+            INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, attempt, status, created_at,
+                                            next_attempt_at)
             VALUES (?, ?, ?, ?, 'pending', ?, ?)
             """)
         defer { statement.reset() }
@@ -89,8 +91,8 @@ extension StoreWriter {
             try statement.bind(deliveryID, at: 6)
         } else {
             statement = try connection.prepare("""
-                INSERT INTO webhook_deliveries (status, response_status, error, duration_ms, next_attempt_at, webhook_id,
-                                                event_id, event_type, attempt, created_at)
+                INSERT INTO webhook_deliveries (status, response_status, error, duration_ms, next_attempt_at,
+                                                webhook_id, event_id, event_type, attempt, created_at)
                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9 WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?6)
                 """)
             try statement.bind(outcome.webhookID, at: 6)
@@ -100,7 +102,11 @@ extension StoreWriter {
         }
         defer { statement.reset() }
         try statement.bind(outcome.succeeded ? "succeeded" : "failed", at: 1)
-        if let status = outcome.responseStatus { try statement.bind(Int64(status), at: 2) } else { try statement.bindNull(at: 2) }
+        if let status = outcome.responseStatus {
+            try statement.bind(Int64(status), at: 2)
+        } else {
+            try statement.bindNull(at: 2)
+        }
         if let error = outcome.error { try statement.bind(error, at: 3) } else { try statement.bindNull(at: 3) }
         try statement.bind(outcome.durationMilliseconds, at: 4)
         if let retryAt = outcome.retryAt { try statement.bind(retryAt, at: 5) } else { try statement.bindNull(at: 5) }
@@ -140,7 +146,8 @@ extension StoreWriter {
     /// index is needed (callers repeat until it is < limit).
     public func purgeEvents(before: Int64, limit: Int) throws(SQLiteError) -> Int {
         let rows = try connection.query("""
-            SELECT COALESCE((SELECT MIN(cursor) FROM webhooks WHERE active = 1), (SELECT COALESCE(MAX(id), 0) FROM outbox))
+            SELECT COALESCE((SELECT MIN(cursor) FROM webhooks WHERE active = 1),
+                            (SELECT COALESCE(MAX(id), 0) FROM outbox))
             """)
         guard case .integer(let position) = rows.first?.first else { return 0 }
         try connection.run("""

@@ -31,7 +31,8 @@ public struct StoreWriter {
         -> WorkspaceRow
     {
         try connection.run(
-            "INSERT INTO workspaces (name, color, metadata, owner_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO workspaces (name, color, metadata, owner_id, created_at, updated_at)"
+                + " VALUES (?, ?, ?, ?, ?, ?)",
             [.text(name), color.map(SQLiteValue.text) ?? .null, .text(metadata), .integer(ownerID), .integer(now),
              .integer(now)])
         let id = connection.lastInsertRowID
@@ -112,7 +113,8 @@ public struct StoreWriter {
         permissions: [String]?, expiresAt: Int64?, allowList: [Int64], now: Int64
     ) throws -> APIKeyRow {
         try connection.run("""
-            INSERT INTO api_keys (user_id, mode, workspace_id, name, prefix, secret_hash, permissions, expires_at, created_at)
+            INSERT INTO api_keys (user_id, mode, workspace_id, name, prefix, secret_hash, permissions, expires_at,
+                                  created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [.integer(userID), .text(mode.rawValue), workspaceID.map(SQLiteValue.integer) ?? .null, .text(name),

@@ -43,8 +43,8 @@ public struct AttemptResult: Sendable, Equatable {
             if status == 429 || status == 503, let header = response.header("retry-after") {
                 wait = RetryAfter.milliseconds(header, nowMilliseconds: nowMilliseconds)
             }
-            return AttemptResult(outcome: "http_error", succeeded: false, responseStatus: status, error: "HTTP \(status)",
-                                 retryAfterMilliseconds: wait, gone: false)
+            return AttemptResult(outcome: "http_error", succeeded: false, responseStatus: status,
+                                 error: "HTTP \(status)", retryAfterMilliseconds: wait, gone: false)
         case .failure(let failure):
             let outcome: String
             switch failure.kind {
@@ -55,7 +55,8 @@ public struct AttemptResult: Sendable, Equatable {
             case .invalidURL, .connectFailed, .protocolError: outcome = "connection_error"
             }
             return AttemptResult(outcome: outcome, succeeded: false, responseStatus: nil,
-                                 error: String(failure.description.prefix(500)), retryAfterMilliseconds: nil, gone: false)
+                                 error: String(failure.description.prefix(500)),
+                                 retryAfterMilliseconds: nil, gone: false)
         }
     }
 }

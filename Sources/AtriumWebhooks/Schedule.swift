@@ -78,8 +78,8 @@ struct Schedule {
                 }
                 endpoints[row.id] = state
             } else {
-                var state = EndpointState(id: row.id, workspaceID: row.workspaceID, events: row.events, cursor: row.cursor,
-                                          scannedTo: row.cursor)
+                var state = EndpointState(id: row.id, workspaceID: row.workspaceID, events: row.events,
+                                          cursor: row.cursor, scannedTo: row.cursor)
                 state.backlog = try backlog(row)
                 endpoints[row.id] = state
             }

@@ -329,8 +329,8 @@ public final class WebhookDispatcher: Sendable {
                     state.retryDue = try reader.nextPendingTime(webhookID: endpointID, excluding: state.retriesInFlight)
                 }
                 while state.hasNewEvents && slots > 0 {
-                    let headers = try reader.workspaceEventHeaders(workspaceID: state.workspaceID, after: state.scannedTo,
-                                                                   limit: Self.scanBatch)
+                    let headers = try reader.workspaceEventHeaders(workspaceID: state.workspaceID,
+                                                                   after: state.scannedTo, limit: Self.scanBatch)
                     var consumed = 0
                     for header in headers where slots > 0 {
                         consumed += 1

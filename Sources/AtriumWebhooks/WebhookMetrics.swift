@@ -39,7 +39,8 @@ public final class WebhookMetrics: Sendable {
         var text = "# HELP atrium_webhook_deliveries_total Webhook delivery attempts by outcome.\n"
         text += "# TYPE atrium_webhook_deliveries_total counter\n"
         for (index, outcome) in Self.outcomes.enumerated() {
-            text += "atrium_webhook_deliveries_total{outcome=\"\(outcome)\"} \(byOutcome[index].value.load(ordering: .relaxed))\n"
+            let count = byOutcome[index].value.load(ordering: .relaxed)
+            text += "atrium_webhook_deliveries_total{outcome=\"\(outcome)\"} \(count)\n"
         }
         text += "# HELP atrium_webhook_queue_depth Pending webhook delivery attempts, due or scheduled.\n"
         text += "# TYPE atrium_webhook_queue_depth gauge\n"
@@ -56,7 +57,8 @@ public final class WebhookMetrics: Sendable {
         }
         let total = attempts.load(ordering: .relaxed)
         text += "atrium_webhook_attempt_duration_seconds_bucket{le=\"+Inf\"} \(total)\n"
-        text += "atrium_webhook_attempt_duration_seconds_sum \(Double(latencySumMicroseconds.load(ordering: .relaxed)) / 1_000_000)\n"
+        let latencySum = Double(latencySumMicroseconds.load(ordering: .relaxed)) / 1_000_000
+        text += "atrium_webhook_attempt_duration_seconds_sum \(latencySum)\n"
         text += "atrium_webhook_attempt_duration_seconds_count \(total)\n"
         return text
     }

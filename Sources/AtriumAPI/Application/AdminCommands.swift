@@ -45,13 +45,15 @@ public enum AdminCommands {
             let now = Clock.nowMilliseconds()
             let user = try store.write { writer in
                 let user = try writer.createUser(email: email, name: name, passwordHash: hash, now: now)
-                let workspace = try writer.createWorkspace(ownerID: user.id, name: "Main", color: nil, metadata: "{}", now: now)
+                let workspace = try writer.createWorkspace(ownerID: user.id, name: "Main", color: nil,
+                                                           metadata: "{}", now: now)
                 try writer.setMainWorkspace(userID: user.id, workspaceID: workspace.id, now: now)
                 return user
             }
             Console.out("user \(user.id) created: \(user.email)")
         case ("user", "set-plan"):
-            guard let email = own["email"].map({ $0.trimmingSpaces.lowercased() }), let plan = own["plan"], !plan.isEmpty else {
+            guard let email = own["email"].map({ $0.trimmingSpaces.lowercased() }),
+                  let plan = own["plan"], !plan.isEmpty else {
                 throw ConfigurationError("user set-plan needs --email and --plan")
             }
             // The same plans as `serve` (--plans-file / ATRIUM_PLANS_FILE): a name the server
@@ -74,14 +76,18 @@ public enum AdminCommands {
                 throw ConfigurationError("key create needs --email and --mode full|workspace|scoped")
             }
             let workspaceID = own["workspace"].flatMap(WorkspaceResolver.parseWorkspaceID)
-            if mode != .full && workspaceID == nil { throw ConfigurationError("--mode \(mode.rawValue) needs --workspace ID") }
+            if mode != .full && workspaceID == nil {
+                throw ConfigurationError("--mode \(mode.rawValue) needs --workspace ID")
+            }
             let store = try open(configuration)
             defer { store.close() }
             let secret = APIKeySecret.generate()
             let now = Clock.nowMilliseconds()
             let name = own["name"] ?? "admin key"
             _ = try store.write { writer in
-                guard let user = try writer.reader.user(email: email) else { throw ConfigurationError("no user with email \(email)") }
+                guard let user = try writer.reader.user(email: email) else {
+                    throw ConfigurationError("no user with email \(email)")
+                }
                 if let workspaceID, try writer.reader.role(userID: user.id, workspaceID: workspaceID) == nil {
                     throw ConfigurationError("\(email) is not a member of workspace \(workspaceID)")
                 }

@@ -55,7 +55,8 @@ public struct PlanCatalog: Sendable {
         PlanCatalog(defaultName: "default", plans: ["default": Plan(
             name: "default", maxWorkspacesPerUser: configuration.maxWorkspacesPerUser,
             maxMembersPerWorkspace: configuration.maxMembersPerWorkspace, invitesPerHour: configuration.invitesPerHour,
-            requestsPerMinute: configuration.requestsPerMinute, keyRequestsPerMinute: configuration.keyRequestsPerMinute,
+            requestsPerMinute: configuration.requestsPerMinute,
+            keyRequestsPerMinute: configuration.keyRequestsPerMinute,
             features: knownFeatures)])
     }
 
@@ -101,7 +102,9 @@ public struct PlanCatalog: Sendable {
             }
             var features: Set<PlanFeature> = []
             if let list = value["features"] {
-                guard let items = list.arrayValue else { throw ConfigurationError("plan \(name): features must be an array") }
+                guard let items = list.arrayValue else {
+                    throw ConfigurationError("plan \(name): features must be an array")
+                }
                 for item in items {
                     guard let feature = item.stringValue.flatMap(PlanFeature.init(rawValue:)) else {
                         throw ConfigurationError("plan \(name): unknown feature \(item.serializedString)")

@@ -6,7 +6,9 @@ import Glibc
 enum SecretFile {
     static func loadOrCreate(path: String) throws(ConfigurationError) -> String {
         if let existing = read(path) {
-            guard existing.utf8.count >= 32 else { throw ConfigurationError("\(path) holds a secret shorter than 32 bytes") }
+            guard existing.utf8.count >= 32 else {
+                throw ConfigurationError("\(path) holds a secret shorter than 32 bytes")
+            }
             return existing
         }
         let secret = Base64.urlEncode(SecureRandom.bytes(48))

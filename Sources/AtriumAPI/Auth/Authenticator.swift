@@ -51,7 +51,8 @@ public struct Authenticator: Sendable {
     }
 
     private func authenticateKey(_ secret: String, reader: StoreReader, now: Int64) throws -> (Principal, APIKeyRow) {
-        guard APIKeySecret.isWellFormed(secret), let row = try reader.apiKey(secretHash: APIKeySecret.hash(secret)) else {
+        guard APIKeySecret.isWellFormed(secret),
+              let row = try reader.apiKey(secretHash: APIKeySecret.hash(secret)) else {
             throw APIError.invalidToken
         }
         if let expires = row.expiresAt, expires <= now { throw APIError.invalidToken }

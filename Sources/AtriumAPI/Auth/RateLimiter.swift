@@ -54,7 +54,8 @@ final class RateLimiter: Sendable {
             for (scope, perMinute) in limits {
                 let capacity = Double(perMinute)
                 var bucket = buckets[scope] ?? Bucket(tokens: capacity, updatedAt: now)
-                bucket.tokens = min(capacity, bucket.tokens + Double(max(0, now - bucket.updatedAt)) * capacity / 60_000)
+                let elapsed = Double(max(0, now - bucket.updatedAt))
+                bucket.tokens = min(capacity, bucket.tokens + elapsed * capacity / 60_000)
                 bucket.updatedAt = now
                 if bucket.tokens < 1 { allowed = false }
                 updated.append(bucket)

@@ -59,7 +59,8 @@ enum AccountEndpoints {
     }
 
     static func usage(_ request: WorkspaceRequest, reader: StoreReader) throws -> HTTPResponse {
-        let usage = try reader.usage(workspaceIDs: [request.workspace.workspaceID], sinceDay: thirtyDaysAgo(request.now))
+        let usage = try reader.usage(workspaceIDs: [request.workspace.workspaceID],
+                                     sinceDay: thirtyDaysAgo(request.now))
         return Respond.json { writer in writeUsage(usage, into: &writer) }
     }
 
@@ -99,7 +100,8 @@ enum AccountEndpoints {
 
     static func auditLog(_ request: WorkspaceRequest, reader: StoreReader) throws -> HTTPResponse {
         let workspaceID = request.workspace.workspaceID
-        return try Cursor.page(request, prefix: "a", id: \.id, rowBytes: 256, present: Presenters.audit) { cursor, limit in
+        return try Cursor.page(request, prefix: "a", id: \.id, rowBytes: 256,
+                               present: Presenters.audit) { cursor, limit in
             try reader.auditLog(workspaceID: workspaceID, before: cursor, limit: limit)
         }
     }

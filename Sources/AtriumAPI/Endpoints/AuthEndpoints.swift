@@ -63,7 +63,8 @@ enum AuthEndpoints {
         do {
             created = try services.store.write { writer in
                 let user = try writer.createUser(email: email, name: name, passwordHash: hash, now: now)
-                let workspace = try writer.createWorkspace(ownerID: user.id, name: "Main", color: nil, metadata: "{}", now: now)
+                let workspace = try writer.createWorkspace(ownerID: user.id, name: "Main", color: nil,
+                                                           metadata: "{}", now: now)
                 try writer.setMainWorkspace(userID: user.id, workspaceID: workspace.id, now: now)
                 let session = try writer.createSession(userID: user.id, refreshHash: refreshHash,
                                                        refreshExpiresAt: refreshExpiry, now: now)
@@ -104,7 +105,9 @@ enum AuthEndpoints {
              try reader.rateLimitCount(bucket: addressBucket, windowMilliseconds: window, now: now),
              try reader.user(email: email))
         }
-        if accountFailures >= configuration.loginFailuresPerAccount || addressFailures >= configuration.loginFailuresPerAddress {
+        let lockedOut = accountFailures >= configuration.loginFailuresPerAccount
+            || addressFailures >= configuration.loginFailuresPerAddress
+        if lockedOut {
             let retryAfter = (window - now % window + 999) / 1000
             throw APIError.rateLimited(retryAfterSeconds: Int(retryAfter))
         }
@@ -126,7 +129,8 @@ enum AuthEndpoints {
         let refreshHash = RefreshTokenSecret.hash(refresh)
         let refreshExpiry = now + configuration.refreshTokenTTLSeconds * 1000
         let sessionID = try services.store.write { writer in
-            try writer.createSession(userID: user.id, refreshHash: refreshHash, refreshExpiresAt: refreshExpiry, now: now)
+            try writer.createSession(userID: user.id, refreshHash: refreshHash,
+                                     refreshExpiresAt: refreshExpiry, now: now)
         }
         let access = issueAccessToken(services: services, userID: user.id, sessionID: sessionID, now: now)
         return Respond.json { writer in
@@ -150,7 +154,8 @@ enum AuthEndpoints {
         let presentedHash = RefreshTokenSecret.hash(presented)
         let expiry = now + services.configuration.refreshTokenTTLSeconds * 1000
         let outcome = try services.store.write { writer in
-            try writer.exchangeRefreshToken(presentedHash: presentedHash, newHash: newHash, newExpiresAt: expiry, now: now)
+            try writer.exchangeRefreshToken(presentedHash: presentedHash, newHash: newHash,
+                                            newExpiresAt: expiry, now: now)
         }
         guard case .rotated(let sessionID, let userID) = outcome else { throw APIError.invalidToken }
         let access = issueAccessToken(services: services, userID: userID, sessionID: sessionID, now: now)

@@ -11,7 +11,8 @@ enum MeEndpoints {
             Endpoint(.patch, "/v1/me", .account(.session, .respond(updateMe)), documentation: Docs.updateMe),
             Endpoint(.get, "/v1/user/workspaces", .account(.session, .read(userWorkspaces)),
                      documentation: Docs.userWorkspaces),
-            Endpoint(.get, "/v1/workspaces", .account(.any, .read(reachableWorkspaces)), documentation: Docs.workspaces),
+            Endpoint(.get, "/v1/workspaces", .account(.any, .read(reachableWorkspaces)),
+                     documentation: Docs.workspaces),
         ]
     }
 

@@ -16,7 +16,8 @@ enum MemberEndpoints {
             Endpoint(.delete, "/v1/workspaces/{id}",
                      .path(.session, parameter: "id", .workspaceDelete, .respond(deleteWorkspace)),
                      documentation: Docs.deleteWorkspace),
-            Endpoint(.get, "/v1/workspaces/{id}/members", .path(.any, parameter: "id", .membersRead, .read(listMembers)),
+            Endpoint(.get, "/v1/workspaces/{id}/members",
+                     .path(.any, parameter: "id", .membersRead, .read(listMembers)),
                      documentation: Docs.listMembers),
             Endpoint(.patch, "/v1/workspaces/{id}/members/{memberId}",
                      .path(.session, parameter: "id", .membersUpdateRoles, .respond(changeRole)),
@@ -68,11 +69,15 @@ enum MemberEndpoints {
         let (row, main) = try request.services.store.write { writer -> (WorkspaceRow, Int64?) in
             // An empty update answers the workspace as it is: no write, no audit entry, no event.
             guard changes else {
-                guard let row = try writer.reader.workspace(id: workspaceID, userID: userID) else { throw APIError.crossTenant }
+                guard let row = try writer.reader.workspace(id: workspaceID, userID: userID) else {
+                    throw APIError.crossTenant
+                }
                 return (row, try writer.reader.user(id: userID)?.mainWorkspaceID)
             }
             try writer.updateWorkspace(id: workspaceID, name: name, color: color, metadata: metadata, now: now)
-            guard let row = try writer.reader.workspace(id: workspaceID, userID: userID) else { throw APIError.crossTenant }
+            guard let row = try writer.reader.workspace(id: workspaceID, userID: userID) else {
+                throw APIError.crossTenant
+            }
             var changed: [(String, JSONValue)] = [("workspace_id", .number(JSONNumber(workspaceID)))]
             if let name { changed.append(("name", .string(name))) }
             try writer.audit(workspaceID: workspaceID, action: "workspace.updated", actor: actor,
@@ -148,7 +153,8 @@ enum MemberEndpoints {
                                                         ("from", .string(member.role.rawValue)),
                                                         ("to", .string(role.rawValue))]),
                              now: now)
-            try writer.appendEvent(workspaceID: workspaceID, type: "member.role_changed", data: memberEvent(updated), now: now)
+            try writer.appendEvent(workspaceID: workspaceID, type: "member.role_changed",
+                                   data: memberEvent(updated), now: now)
             return updated
         }
         return Respond.json { writer in Presenters.member(member, into: &writer) }
@@ -174,11 +180,13 @@ enum MemberEndpoints {
                 throw invalidTransition("The owner cannot be removed or leave; transfer ownership first.")
             }
             try writer.removeMember(memberID: memberID)
-            try writer.audit(workspaceID: workspaceID, action: member.userID == callerID ? "member.left" : "member.removed",
+            try writer.audit(workspaceID: workspaceID,
+                             action: member.userID == callerID ? "member.left" : "member.removed",
                              actor: actor,
                              target: Presenters.target([("member_id", .number(JSONNumber(memberID))),
                                                         ("user_id", .number(JSONNumber(member.userID)))]), now: now)
-            try writer.appendEvent(workspaceID: workspaceID, type: "member.removed", data: memberEvent(member), now: now)
+            try writer.appendEvent(workspaceID: workspaceID, type: "member.removed",
+                                   data: memberEvent(member), now: now)
         }
         return Respond.noContent()
     }
@@ -193,7 +201,8 @@ enum MemberEndpoints {
         let actor = request.actor
         let now = request.now
         let (row, main) = try request.services.store.write { writer -> (WorkspaceRow, Int64?) in
-            guard newOwner != callerID, let member = try writer.reader.member(userID: newOwner, workspaceID: workspaceID) else {
+            guard newOwner != callerID,
+                  let member = try writer.reader.member(userID: newOwner, workspaceID: workspaceID) else {
                 throw APIError.validation(field: "user_id", "must be another current member of this workspace")
             }
             try writer.transferOwnership(workspaceID: workspaceID, from: callerID, to: newOwner, now: now)
@@ -201,12 +210,16 @@ enum MemberEndpoints {
                              target: Presenters.target([("from_user_id", .number(JSONNumber(callerID))),
                                                         ("to_user_id", .number(JSONNumber(newOwner)))]), now: now)
             if let updated = try writer.reader.member(id: member.id, workspaceID: workspaceID) {
-                try writer.appendEvent(workspaceID: workspaceID, type: "member.role_changed", data: memberEvent(updated), now: now)
+                try writer.appendEvent(workspaceID: workspaceID, type: "member.role_changed",
+                                       data: memberEvent(updated), now: now)
             }
             if let previous = try writer.reader.member(userID: callerID, workspaceID: workspaceID) {
-                try writer.appendEvent(workspaceID: workspaceID, type: "member.role_changed", data: memberEvent(previous), now: now)
+                try writer.appendEvent(workspaceID: workspaceID, type: "member.role_changed",
+                                       data: memberEvent(previous), now: now)
             }
-            guard let row = try writer.reader.workspace(id: workspaceID, userID: callerID) else { throw APIError.crossTenant }
+            guard let row = try writer.reader.workspace(id: workspaceID, userID: callerID) else {
+                throw APIError.crossTenant
+            }
             return (row, try writer.reader.user(id: callerID)?.mainWorkspaceID)
         }
         return Respond.json { writer in Presenters.workspace(row, mainWorkspaceID: main, into: &writer) }

@@ -153,7 +153,8 @@ enum RecordEndpoints {
                 var headers: [(name: String, value: String)] = [("Idempotent-Replayed", "true")]
                 if let location = prior.location { headers.append(("Location", location)) }
                 headers.append(etag(1))
-                return StoreWrite.Outcome(HTTPResponse(status: prior.status, headers: headers, body: Array(prior.body.utf8)))
+                return StoreWrite.Outcome(HTTPResponse(status: prior.status, headers: headers,
+                                                       body: Array(prior.body.utf8)))
             }
             let row = try writer.insertRecord(workspaceID: workspaceID, collection: collection, data: dataText,
                                               createdBy: userID, now: now)
@@ -163,8 +164,9 @@ enum RecordEndpoints {
             if let key {
                 try writer.saveIdempotentResponse(
                     userID: userID, workspaceID: workspaceID, key: key,
-                    response: IdempotentResponse(requestHash: requestHash, status: 201, location: "/v1/records/\(row.id)",
-                                                 body: text), now: now)
+                    response: IdempotentResponse(requestHash: requestHash, status: 201,
+                                                 location: "/v1/records/\(row.id)", body: text),
+                    now: now)
             }
             return StoreWrite.Outcome(HTTPResponse(
                 status: 201, headers: [("Location", "/v1/records/\(row.id)"), etag(row.version)], body: body))
@@ -226,9 +228,12 @@ enum RecordEndpoints {
             guard ifMatchAllows(ifMatch, version: current.version) else { throw APIError.preconditionFailed }
             var next = input
             if merge {
-                let stored = (try? JSONParser.parse(Array(current.data.utf8), rejectDuplicateKeys: false)) ?? .object(JSONObject())
+                let parsed = try? JSONParser.parse(Array(current.data.utf8), rejectDuplicateKeys: false)
+                let stored = parsed ?? .object(JSONObject())
                 next = stored.mergePatched(with: input)
-                guard case .object = next else { throw APIError.validation(field: "data", "must leave data a JSON object") }
+                guard case .object = next else {
+                    throw APIError.validation(field: "data", "must leave data a JSON object")
+                }
             }
             let text = next.serializedString
             guard text.utf8.count <= maxDataBytes else { throw APIError.payloadTooLarge }

@@ -43,9 +43,12 @@ public struct APIError: Error, Sendable {
     public static let tokenExpired = APIError(.tokenExpired, "The access token has expired.")
     public static let invalidCredentials = APIError(.invalidCredentials, "Email or password is wrong.")
     public static let crossTenant = APIError(.crossTenantWorkspace, "You do not have access to this workspace.")
-    public static let noMainWorkspace = APIError(.noMainWorkspace, "You have no main workspace; name one with X-Workspace-ID or set one with PATCH /v1/me.")
-    public static let permissionDenied = APIError(.permissionDenied, "Your role in this workspace does not allow this action.")
-    public static let sessionRequired = APIError(.sessionRequired, "This endpoint needs a session (JWT), not an API key.")
+    public static let noMainWorkspace = APIError(
+        .noMainWorkspace, "You have no main workspace; name one with X-Workspace-ID or set one with PATCH /v1/me.")
+    public static let permissionDenied = APIError(
+        .permissionDenied, "Your role in this workspace does not allow this action.")
+    public static let sessionRequired = APIError(
+        .sessionRequired, "This endpoint needs a session (JWT), not an API key.")
     public static let signupDisabled = APIError(.signupDisabled, "Sign-up is disabled on this server.")
     public static func limitReached(_ what: String) -> APIError {
         APIError(.limitReached, "The plan's limit on \(what) is reached.")

@@ -210,7 +210,8 @@ struct EndpointResponder: HTTPHandler {
                     guard let outcome = try write.otherwise?(writer) else { throw error }
                     return outcome
                 }
-                let quota = try Self.limitRate(request.principal, in: resolved, reader: writer.reader, services: services)
+                let quota = try Self.limitRate(request.principal, in: resolved,
+                                               reader: writer.reader, services: services)
                 var outcome = try write.body(writer, resolved)
                 outcome.workspace = resolved
                 outcome.quota = quota
@@ -225,7 +226,9 @@ struct EndpointResponder: HTTPHandler {
                                  reader: StoreReader, trail: inout Trail) throws -> AccountRequest {
         let request = try authenticate(open, credential, reader: reader)
         trail.principal = request.principal
-        if request.principal.apiKey?.mode != .workspace { _ = try WorkspaceResolver.explicitSelection(request.selector) }
+        if request.principal.apiKey?.mode != .workspace {
+            _ = try WorkspaceResolver.explicitSelection(request.selector)
+        }
         _ = try request.pathID(scope.parameter)
         try checkBodyType(open.http)
         return request

@@ -169,7 +169,8 @@ public enum WorkspaceResolver {
                 if let key = principal.apiKey, !key.admits(membership.workspaceID) { continue }
                 let rights = principal.effectivePermissions(role: membership.role)
                 guard rights.isSuperset(of: permission) else { continue }
-                result.append(ResolvedWorkspace(workspaceID: membership.workspaceID, role: membership.role, permissions: rights))
+                result.append(ResolvedWorkspace(workspaceID: membership.workspaceID, role: membership.role,
+                                                permissions: rights))
             }
             if result.isEmpty, let limit = principal.apiKey?.permissions, !limit.isSuperset(of: permission) {
                 throw ResolutionFailure.permissionDenied
@@ -185,7 +186,9 @@ public enum WorkspaceResolver {
         if isWorkspaceKey {
             for id in ids where id != principal.apiKey?.workspaceID { throw ResolutionFailure.crossTenant }
         }
-        return try ids.sorted().map { try reach(principal: principal, workspaceID: $0, needs: permission, lookup: lookup) }
+        return try ids.sorted().map {
+            try reach(principal: principal, workspaceID: $0, needs: permission, lookup: lookup)
+        }
     }
 
     /// Membership, allow-list and permission for one named workspace (rules 2 and 4).

@@ -40,7 +40,8 @@ enum ChunkLine {
 
     /// `*( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] )`; whitespace is accepted only before
     /// ";" or "=" or after them, never trailing.
-    private static func validateExtensions(_ line: UnsafeBufferPointer<UInt8>, from digits: Int) throws(HTTPParseError) {
+    private static func validateExtensions(_ line: UnsafeBufferPointer<UInt8>,
+                                           from digits: Int) throws(HTTPParseError) {
         let n = line.count
         var j = digits
         while j < n {
@@ -71,7 +72,8 @@ enum ChunkLine {
     }
 
     /// Skips `DQUOTE *( qdtext / quoted-pair ) DQUOTE` starting at the opening quote.
-    private static func skipQuotedString(_ line: UnsafeBufferPointer<UInt8>, from start: Int) throws(HTTPParseError) -> Int {
+    private static func skipQuotedString(_ line: UnsafeBufferPointer<UInt8>,
+                                         from start: Int) throws(HTTPParseError) -> Int {
         var j = start + 1
         while j < line.count {
             let b = line[j]

@@ -46,7 +46,8 @@ struct RequestHead: Sendable {
         let target = String(decoding: targetBytes, as: UTF8.self)
         if targetBytes.count == 1, targetBytes[0] == 0x2A { // "*"
             guard method == .options else { throw HTTPParseError(.asteriskFormWithoutOptions) }
-            return RequestHead(method: method, version: version, target: target, path: "*", query: nil, keepAlive: false)
+            return RequestHead(method: method, version: version, target: target, path: "*", query: nil,
+                               keepAlive: false)
         }
         let parts = try RequestTarget.parse(targetBytes)
         let path: String

@@ -28,7 +28,8 @@ extension RequestParser {
         case .complete(let length, let end):
             let parsed: Result<Int, HTTPParseError> = buffer.withUnsafeBufferPointer { buf in
                 Result { () throws(HTTPParseError) in
-                    try ChunkLine.parse(UnsafeBufferPointer(rebasing: buf[start..<(start + length)]), maxExtensionBytes: extensionLimit)
+                    try ChunkLine.parse(UnsafeBufferPointer(rebasing: buf[start..<(start + length)]),
+                                        maxExtensionBytes: extensionLimit)
                 }
             }
             switch parsed {

@@ -64,7 +64,9 @@ enum RequestTarget {
             while i < n, bytes[i] != HTTPBytes.colon {
                 let b = bytes[i]
                 if b == HTTPBytes.percent {
-                    guard i + 2 < n, HTTPBytes.hexValue(bytes[i + 1]) != nil, HTTPBytes.hexValue(bytes[i + 2]) != nil else {
+                    guard i + 2 < n,
+                          HTTPBytes.hexValue(bytes[i + 1]) != nil,
+                          HTTPBytes.hexValue(bytes[i + 2]) != nil else {
                         return false
                     }
                     i += 3
