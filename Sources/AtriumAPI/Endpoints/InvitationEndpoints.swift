@@ -30,7 +30,8 @@ enum InvitationEndpoints {
             errors: [.validationFailed, .invalidJSON, .alreadyMember, .invitationPending, .rateLimited, .limitReached,
                      .idempotencyConflict, .invalidParameter],
             request: .ref("InvitationCreate"), response: .ref("Invitation"), parameters: [.idempotencyKey],
-            links: OperationLink.each(["resendInvitation", "revokeInvitation"], [("invitationId", "$response.body#/id")])
+            links: OperationLink.each(["resendInvitation", "revokeInvitation"],
+                                      [("invitationId", "$response.body#/id")])
                 + [OperationLink(to: "acceptInvitation", [("token", "$response.body#/token")])])
         static let pending = EndpointDocumentation(
             "listPendingInvitations", "Pending invitations addressed to the caller",
@@ -40,7 +41,8 @@ enum InvitationEndpoints {
             errors: [.notFound, .invitationNotPending, .alreadyMember, .limitReached],
             response: .ref("AcceptedInvitation"),
             links: OperationLink.each(["changeMemberRole", "removeMember"],
-                                      [("id", "$response.body#/workspace/id"), ("memberId", "$response.body#/member/id")]))
+                                      [("id", "$response.body#/workspace/id"),
+                                       ("memberId", "$response.body#/member/id")]))
         static let resend = EndpointDocumentation(
             "resendInvitation", "A fresh token and expiry for a pending or expired invitation",
             errors: [.invitationNotPending], response: .ref("Invitation"))
@@ -57,7 +59,9 @@ enum InvitationEndpoints {
         let email = rawEmail.flatMap(AuthEndpoints.normalizedEmail)
         if rawEmail != nil && email == nil { body.addProblem("email", "must be an email address") }
         let role = roleText.flatMap(Role.init(rawValue:))
-        if roleText != nil && (role == nil || role == .owner) { body.addProblem("role", "must be admin, editor or viewer") }
+        if roleText != nil && (role == nil || role == .owner) {
+            body.addProblem("role", "must be admin, editor or viewer")
+        }
         try body.validate()
         guard let email, let role else { throw APIError.invalidJSON }
         let workspaceID = request.workspace.workspaceID
@@ -138,14 +142,17 @@ enum InvitationEndpoints {
                 throw APIError(.alreadyMember, "You are already a member of this workspace.")
             }
             let ownPlan = services.plans.plan(named: user.plan)
-            if let limit = ownPlan.maxWorkspacesPerUser, try writer.reader.memberships(userID: callerID).count >= limit {
+            if let limit = ownPlan.maxWorkspacesPerUser,
+               try writer.reader.memberships(userID: callerID).count >= limit {
                 throw APIError.limitReached("workspaces per user")
             }
             let (_, plan) = try FeatureGate.ownerPlan(of: workspaceID, services: services, reader: writer.reader)
-            if let limit = plan.maxMembersPerWorkspace, try writer.reader.members(workspaceID: workspaceID).count >= limit {
+            if let limit = plan.maxMembersPerWorkspace,
+               try writer.reader.members(workspaceID: workspaceID).count >= limit {
                 throw APIError.limitReached("members per workspace")
             }
-            let member = try writer.addMember(workspaceID: workspaceID, userID: callerID, role: invitation.role, now: now)
+            let member = try writer.addMember(workspaceID: workspaceID, userID: callerID, role: invitation.role,
+                                              now: now)
             try writer.setInvitationStatus(id: invitation.id, status: .accepted, now: now)
             try writer.audit(workspaceID: workspaceID, action: "invitation.accepted", actor: actor,
                              target: Presenters.target([("invitation_id", .number(JSONNumber(invitation.id))),

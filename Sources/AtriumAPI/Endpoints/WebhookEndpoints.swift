@@ -16,7 +16,8 @@ enum WebhookEndpoints {
     static func all() -> [Endpoint] {
         [
             Endpoint(.get, "/v1/webhooks", .selected(.any, .webhooksRead, .read(list)), documentation: Docs.list),
-            Endpoint(.post, "/v1/webhooks", .selected(.any, .webhooksWrite, .write(create)), documentation: Docs.create),
+            Endpoint(.post, "/v1/webhooks", .selected(.any, .webhooksWrite, .write(create)),
+                     documentation: Docs.create),
             Endpoint(.get, "/v1/webhooks/{id}", .row(.any, row(.webhooksRead), .read(read)), documentation: Docs.read),
             Endpoint(.patch, "/v1/webhooks/{id}", .row(.any, row(.webhooksWrite), .write(update)),
                      documentation: Docs.update),
@@ -76,7 +77,8 @@ enum WebhookEndpoints {
         var body = try request.body()
         var result = Fields()
         if let url = body.string("url", required: creating, maxLength: 2048) {
-            if let problem = WebhookTargetPolicy.problem(with: url, allowPrivate: request.services.configuration.webhookAllowPrivate) {
+            let allowPrivate = request.services.configuration.webhookAllowPrivate
+            if let problem = WebhookTargetPolicy.problem(with: url, allowPrivate: allowPrivate) {
                 body.addProblem("url", problem)
             } else {
                 result.url = url
@@ -109,7 +111,11 @@ enum WebhookEndpoints {
             }
         }
         if let value = body.object["active"] {
-            if case .bool(let flag) = value { result.active = flag } else { body.addProblem("active", "must be a boolean") }
+            if case .bool(let flag) = value {
+                result.active = flag
+            } else {
+                body.addProblem("active", "must be a boolean")
+            }
         }
         try body.validate()
         return result
@@ -162,7 +168,8 @@ enum WebhookEndpoints {
 
     static func audit(_ row: WebhookRow, action: String, actor: AuditActor, writer: StoreWriter, now: Int64) throws {
         try writer.audit(workspaceID: row.workspaceID, action: action, actor: actor,
-                         target: Presenters.target([("webhook_id", .number(JSONNumber(row.id))), ("url", .string(row.url))]),
+                         target: Presenters.target([("webhook_id", .number(JSONNumber(row.id))),
+                                                    ("url", .string(row.url))]),
                          now: now)
     }
 
@@ -192,7 +199,8 @@ enum WebhookEndpoints {
             }
             let row = try writer.insertWebhook(
                 workspaceID: workspaceID, url: url, description: fields.description ?? nil, events: events,
-                fields: fields.fields ?? nil, active: fields.active ?? true, secret: secret, createdBy: userID, now: now)
+                fields: fields.fields ?? nil, active: fields.active ?? true, secret: secret, createdBy: userID,
+                now: now)
             try audit(row, action: "webhook.created", actor: actor, writer: writer, now: now)
             let response = Respond.created(location: "/v1/webhooks/\(row.id)") { writer in
                 write(row, secret: secret, into: &writer)

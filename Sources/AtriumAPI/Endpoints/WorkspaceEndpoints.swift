@@ -29,7 +29,9 @@ enum WorkspaceEndpoints {
     static func isColor(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
         guard bytes.count == 7, bytes[0] == UInt8(ascii: "#") else { return false }
-        return bytes.dropFirst().allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 70) || ($0 >= 97 && $0 <= 102) }
+        return bytes.dropFirst().allSatisfy { byte in
+            (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 70) || (byte >= 97 && byte <= 102)
+        }
     }
 
     static func create(_ request: AccountRequest) throws -> HTTPResponse {

@@ -85,7 +85,8 @@ public struct Parameter: Sendable {
     /// `filter[<field>]`: an object serialized as `deepObject`.
     public let deepObject: Bool
 
-    public init(_ name: String, in location: Location, _ schema: Schema, _ description: String, deepObject: Bool = false) {
+    public init(_ name: String, in location: Location, _ schema: Schema, _ description: String,
+                deepObject: Bool = false) {
         self.name = name
         self.location = location
         self.schema = schema
@@ -93,13 +94,16 @@ public struct Parameter: Sendable {
         self.deepObject = deepObject
     }
 
-    public static let limit = Parameter("limit", in: .query, .integer(minimum: 1, maximum: 100), "Page size, 1–100 (default 20).")
-    public static let cursor = Parameter("cursor", in: .query, .string(minLength: 1), "The `next_cursor` of the previous page.")
+    public static let limit = Parameter(
+        "limit", in: .query, .integer(minimum: 1, maximum: 100), "Page size, 1–100 (default 20).")
+    public static let cursor = Parameter(
+        "cursor", in: .query, .string(minLength: 1), "The `next_cursor` of the previous page.")
     public static let idempotencyKey = Parameter(
         "Idempotency-Key", in: .header, .string(pattern: "^[!-~]{1,255}$"),
         "Makes the create safe to retry for 24 hours: the same key and body answer the first response.")
     public static let ifMatch = Parameter(
-        "If-Match", in: .header, .string(), "`\"<version>\"` (or `*`): change the record only at that version, else 412.")
+        "If-Match", in: .header, .string(),
+        "`\"<version>\"` (or `*`): change the record only at that version, else 412.")
     public static let recordFilter = Parameter(
         "filter", in: .query, .object([], additional: true),
         "`filter[<field>]=<value>`: equality on a top-level field of `data`; several must all match.", deepObject: true)
