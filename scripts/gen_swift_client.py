@@ -392,6 +392,51 @@ def from_binary(binary):
         server.stop()
 
 
+MAX_LINE = 120
+
+
+def split_point(line, limit):
+    """The index of the last ", " before `limit` outside a string literal, or None."""
+    best = None
+    quoted = False
+    index = 0
+    while index < min(len(line), limit):
+        char = line[index]
+        if char == "\\" and quoted:
+            index += 2
+            continue
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and line.startswith(", ", index) and index + 1 < limit:
+            best = index
+        index += 1
+    return best
+
+
+def wrap_line(line):
+    """The project keeps lines of Sources/ to 120 characters: a long generated line is broken
+    after a comma (outside string literals), its continuation indented 8 more; a long doc
+    comment at a space."""
+    if len(line) <= MAX_LINE:
+        return [line]
+    indent = line[:len(line) - len(line.lstrip())]
+    stripped = line.lstrip()
+    if stripped.startswith("///"):
+        cut = line.rfind(" ", len(indent) + 4, MAX_LINE)
+        if cut <= 0:
+            return [line]
+        return [line[:cut]] + wrap_line(indent + "/// " + line[cut + 1:])
+    cut = split_point(line, MAX_LINE)
+    if cut is None:
+        return [line]
+    continuation = indent + "        "
+    return [line[:cut + 1]] + wrap_line(continuation + line[cut + 2:])
+
+
+def wrap_text(text):
+    return "\n".join(part for line in text.split("\n") for part in wrap_line(line))
+
+
 def main():
     argv = sys.argv[1:]
     check = "--check" in argv
@@ -406,7 +451,8 @@ def main():
     if not args:
         sys.exit(__doc__)
     out_dir = args[1] if len(args) > 1 else os.path.join(ROOT, "Sources", "AtriumClient", "Generated")
-    files = generate(from_binary(binary) if binary else load(args[0]))
+    files = {name: wrap_text(text) for name, text in
+             generate(from_binary(binary) if binary else load(args[0])).items()}
     stale = []
     for name, text in files.items():
         target = os.path.join(out_dir, name)

@@ -66,7 +66,8 @@ public final class AtriumClient: Sendable {
     /// Logs in and returns a client on that session.
     public static func login(baseURL: URL, email: String, password: String, workspace: Int64? = nil,
                              transport: any HTTPTransport = URLSessionTransport()) async throws -> AtriumClient {
-        let anonymous = AtriumClient(AtriumConfiguration(baseURL: baseURL, credential: .apiKey(""), transport: transport))
+        let anonymous = AtriumClient(AtriumConfiguration(baseURL: baseURL, credential: .apiKey(""),
+                                                         transport: transport))
         let result = try await anonymous.auth.login(Login(email: email, password: password))
         let tokens = SessionTokens(accessToken: result.accessToken, refreshToken: result.refreshToken,
                                    expiresAt: Date().addingTimeInterval(TimeInterval(result.expiresIn)))
@@ -80,7 +81,8 @@ public final class AtriumClient: Sendable {
                               transport: any HTTPTransport = URLSessionTransport()) async throws
         -> (client: AtriumClient, signup: SignupResult)
     {
-        let anonymous = AtriumClient(AtriumConfiguration(baseURL: baseURL, credential: .apiKey(""), transport: transport))
+        let anonymous = AtriumClient(AtriumConfiguration(baseURL: baseURL, credential: .apiKey(""),
+                                                         transport: transport))
         let result = try await anonymous.auth.signup(Signup(email: email, password: password, name: name))
         let tokens = SessionTokens(accessToken: result.accessToken, refreshToken: result.refreshToken,
                                    expiresAt: Date().addingTimeInterval(TimeInterval(result.expiresIn)))

@@ -26,7 +26,8 @@ enum Timestamps {
         let text = try decoder.singleValueContainer().decode(String.self)
         if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
         if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
-        throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not RFC 3339: \(text)"))
+        throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                                                debugDescription: "not RFC 3339: \(text)"))
     }
 
     static func encode(_ date: Date, _ encoder: any Encoder) throws {

@@ -68,7 +68,8 @@ public final class URLSessionTransport: HTTPTransport {
         }
     }
 
-    static func answer(_ data: Data?, _ response: URLResponse?, _ error: (any Error)?) -> Result<HTTPAnswer, any Error> {
+    static func answer(_ data: Data?, _ response: URLResponse?,
+                       _ error: (any Error)?) -> Result<HTTPAnswer, any Error> {
         if let error {
             let code = (error as? URLError)?.code
             let text = error.localizedDescription

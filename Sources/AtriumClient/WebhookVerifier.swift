@@ -58,12 +58,15 @@ public struct WebhookVerifier: Sendable {
         guard let id = lower["webhook-id"] else { throw Failure.missingHeader("webhook-id") }
         guard let timestamp = lower["webhook-timestamp"] else { throw Failure.missingHeader("webhook-timestamp") }
         guard let signatures = lower["webhook-signature"] else { throw Failure.missingHeader("webhook-signature") }
-        guard let seconds = Int64(timestamp), abs(now.timeIntervalSince1970 - Double(seconds)) <= tolerance.seconds else {
+        guard let seconds = Int64(timestamp),
+              abs(now.timeIntervalSince1970 - Double(seconds)) <= tolerance.seconds else {
             throw Failure.staleTimestamp
         }
         let message = Array("\(id).\(timestamp).".utf8) + Array(body)
         let candidates = signatures.split(separator: " ").compactMap { entry -> [UInt8]? in
-            guard entry.hasPrefix("v1,"), let bytes = Data(base64Encoded: String(entry.dropFirst(3))) else { return nil }
+            guard entry.hasPrefix("v1,"), let bytes = Data(base64Encoded: String(entry.dropFirst(3))) else {
+                return nil
+            }
             return Array(bytes)
         }
         for key in keys {

@@ -57,7 +57,8 @@ struct Idempotency: Sendable {
         guard (200..<300).contains(response.status) else { return }
         var body = response.body
         if !redacting.isEmpty, case .object(let object)? = try? JSONParser.parse(body) {
-            body = JSONValue.object(JSONObject(object.filter { !redacting.contains($0.key) }.map { ($0.key, $0.value) }))
+            let kept = object.filter { !redacting.contains($0.key) }.map { ($0.key, $0.value) }
+            body = JSONValue.object(JSONObject(kept))
                 .serialized()
         }
         let location = response.headers.first { $0.name.lowercased() == "location" }?.value
@@ -94,7 +95,9 @@ struct Idempotency: Sendable {
 
     /// A create deferred to the writer (`StoreWrite`): the same, around its body.
     static func write<Scope>(_ request: APIRequest<Scope>, workspaceID: Int64?, redacting: Set<String> = [],
-                             _ body: @escaping @Sendable (StoreWriter) throws -> StoreWrite.Outcome) throws -> StoreWrite {
+                             _ body: @escaping @Sendable (StoreWriter) throws -> StoreWrite.Outcome)
+        throws -> StoreWrite
+    {
         let now = request.now
         guard let idempotency = try Idempotency(request, workspaceID: workspaceID, redacting: redacting) else {
             return StoreWrite(body)

@@ -34,7 +34,8 @@ public struct Workspace: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
 
-    public init(id: Int64, name: String, isMain: Bool, color: String? = nil, ownerId: Int64, role: String, metadata: JSONObject, createdAt: Date, updatedAt: Date) {
+    public init(id: Int64, name: String, isMain: Bool, color: String? = nil, ownerId: Int64, role: String,
+            metadata: JSONObject, createdAt: Date, updatedAt: Date) {
         self.id = id
         self.name = name
         self.isMain = isMain
@@ -170,7 +171,8 @@ public struct SignupResult: Codable, Sendable, Equatable {
     public var tokenType: String
     public var expiresIn: Int64
 
-    public init(user: User, workspace: Workspace, accessToken: String, refreshToken: String, tokenType: String, expiresIn: Int64) {
+    public init(user: User, workspace: Workspace, accessToken: String, refreshToken: String, tokenType: String,
+            expiresIn: Int64) {
         self.user = user
         self.workspace = workspace
         self.accessToken = accessToken
@@ -239,7 +241,9 @@ public struct APIKey: Codable, Sendable, Equatable {
     public var lastUsedAt: Date?
     public var expiresAt: Date?
 
-    public init(id: Int64, name: String, mode: String, prefix: String, workspaceId: Int64? = nil, workspaceIds: [Int64]? = nil, permissions: [String]? = nil, createdBy: Int64, createdAt: Date, lastUsedAt: Date? = nil, expiresAt: Date? = nil) {
+    public init(id: Int64, name: String, mode: String, prefix: String, workspaceId: Int64? = nil,
+            workspaceIds: [Int64]? = nil, permissions: [String]? = nil, createdBy: Int64, createdAt: Date,
+                    lastUsedAt: Date? = nil, expiresAt: Date? = nil) {
         self.id = id
         self.name = name
         self.mode = mode
@@ -282,7 +286,9 @@ public struct APIKeyWithSecret: Codable, Sendable, Equatable {
     public var expiresAt: Date?
     public var secret: String
 
-    public init(id: Int64, name: String, mode: String, prefix: String, workspaceId: Int64? = nil, workspaceIds: [Int64]? = nil, permissions: [String]? = nil, createdBy: Int64, createdAt: Date, lastUsedAt: Date? = nil, expiresAt: Date? = nil, secret: String) {
+    public init(id: Int64, name: String, mode: String, prefix: String, workspaceId: Int64? = nil,
+            workspaceIds: [Int64]? = nil, permissions: [String]? = nil, createdBy: Int64, createdAt: Date,
+                    lastUsedAt: Date? = nil, expiresAt: Date? = nil, secret: String) {
         self.id = id
         self.name = name
         self.mode = mode
@@ -320,7 +326,8 @@ public struct APIKeyCreate: Codable, Sendable, Equatable {
     public var permissions: [String]?
     public var expiresAt: Nullable<Date>?
 
-    public init(name: String, mode: String? = nil, workspaceIds: [Int64]? = nil, permissions: [String]? = nil, expiresAt: Nullable<Date>? = nil) {
+    public init(name: String, mode: String? = nil, workspaceIds: [Int64]? = nil, permissions: [String]? = nil,
+            expiresAt: Nullable<Date>? = nil) {
         self.name = name
         self.mode = mode
         self.workspaceIds = workspaceIds
@@ -344,7 +351,8 @@ public struct APIKeyUpdate: Codable, Sendable, Equatable {
     public var permissions: [String]?
     public var expiresAt: Nullable<Date>?
 
-    public init(name: String, mode: String? = nil, workspaceIds: [Int64]? = nil, permissions: [String]? = nil, expiresAt: Nullable<Date>? = nil) {
+    public init(name: String, mode: String? = nil, workspaceIds: [Int64]? = nil, permissions: [String]? = nil,
+            expiresAt: Nullable<Date>? = nil) {
         self.name = name
         self.mode = mode
         self.workspaceIds = workspaceIds
@@ -436,7 +444,8 @@ public struct Invitation: Codable, Sendable, Equatable {
     public var expiresAt: Date
     public var createdAt: Date
 
-    public init(id: Int64, workspaceId: Int64, email: String, role: String, status: String, token: String? = nil, expiresAt: Date, createdAt: Date) {
+    public init(id: Int64, workspaceId: Int64, email: String, role: String, status: String, token: String? = nil,
+            expiresAt: Date, createdAt: Date) {
         self.id = id
         self.workspaceId = workspaceId
         self.email = email
@@ -487,7 +496,8 @@ public struct Usage: Codable, Sendable, Equatable {
     public var requests30d: Int64
     public var storageBytes: Int64
 
-    public init(records: Int64, members: Int64, apiKeys: Int64, webhooks: Int64, requests30d: Int64, storageBytes: Int64) {
+    public init(records: Int64, members: Int64, apiKeys: Int64, webhooks: Int64, requests30d: Int64,
+            storageBytes: Int64) {
         self.records = records
         self.members = members
         self.apiKeys = apiKeys
@@ -511,7 +521,8 @@ public struct Limits: Codable, Sendable, Equatable {
     public var maxMembersPerWorkspace: Int64?
     public var invitesPerHour: Int64?
 
-    public init(maxWorkspacesPerUser: Int64? = nil, maxMembersPerWorkspace: Int64? = nil, invitesPerHour: Int64? = nil) {
+    public init(maxWorkspacesPerUser: Int64? = nil, maxMembersPerWorkspace: Int64? = nil,
+            invitesPerHour: Int64? = nil) {
         self.maxWorkspacesPerUser = maxWorkspacesPerUser
         self.maxMembersPerWorkspace = maxMembersPerWorkspace
         self.invitesPerHour = invitesPerHour
@@ -553,7 +564,8 @@ public struct Account: Codable, Sendable, Equatable {
         public var storageBytes: Int64
         public var requests30d: Int64
 
-        public init(workspacesOwned: Int64, workspacesJoined: Int64, records: Int64, storageBytes: Int64, requests30d: Int64) {
+        public init(workspacesOwned: Int64, workspacesJoined: Int64, records: Int64, storageBytes: Int64,
+                requests30d: Int64) {
             self.workspacesOwned = workspacesOwned
             self.workspacesJoined = workspacesJoined
             self.records = records
@@ -648,7 +660,8 @@ public struct Record: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
 
-    public init(id: Int64, workspaceId: Int64, collection: String, data: JSONObject, version: Int64, createdBy: Int64, createdAt: Date, updatedAt: Date) {
+    public init(id: Int64, workspaceId: Int64, collection: String, data: JSONObject, version: Int64, createdBy: Int64,
+            createdAt: Date, updatedAt: Date) {
         self.id = id
         self.workspaceId = workspaceId
         self.collection = collection
@@ -692,7 +705,9 @@ public struct Webhook: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
 
-    public init(id: Int64, workspaceId: Int64, url: String, description: String? = nil, events: [String], fields: [String]? = nil, active: Bool, disabledReason: String? = nil, secretRotatedAt: Date? = nil, createdAt: Date, updatedAt: Date) {
+    public init(id: Int64, workspaceId: Int64, url: String, description: String? = nil, events: [String],
+            fields: [String]? = nil, active: Bool, disabledReason: String? = nil, secretRotatedAt: Date? = nil,
+                    createdAt: Date, updatedAt: Date) {
         self.id = id
         self.workspaceId = workspaceId
         self.url = url
@@ -735,7 +750,9 @@ public struct WebhookWithSecret: Codable, Sendable, Equatable {
     public var updatedAt: Date
     public var secret: String
 
-    public init(id: Int64, workspaceId: Int64, url: String, description: String? = nil, events: [String], fields: [String]? = nil, active: Bool, disabledReason: String? = nil, secretRotatedAt: Date? = nil, createdAt: Date, updatedAt: Date, secret: String) {
+    public init(id: Int64, workspaceId: Int64, url: String, description: String? = nil, events: [String],
+            fields: [String]? = nil, active: Bool, disabledReason: String? = nil, secretRotatedAt: Date? = nil,
+                    createdAt: Date, updatedAt: Date, secret: String) {
         self.id = id
         self.workspaceId = workspaceId
         self.url = url
@@ -773,7 +790,8 @@ public struct WebhookCreate: Codable, Sendable, Equatable {
     public var fields: Nullable<[String]>?
     public var active: Bool?
 
-    public init(url: String, description: Nullable<String>? = nil, events: [String], fields: Nullable<[String]>? = nil, active: Bool? = nil) {
+    public init(url: String, description: Nullable<String>? = nil, events: [String], fields: Nullable<[String]>? = nil,
+            active: Bool? = nil) {
         self.url = url
         self.description = description
         self.events = events
@@ -789,7 +807,8 @@ public struct WebhookUpdate: Codable, Sendable, Equatable {
     public var fields: Nullable<[String]>?
     public var active: Bool?
 
-    public init(url: String? = nil, description: Nullable<String>? = nil, events: [String]? = nil, fields: Nullable<[String]>? = nil, active: Bool? = nil) {
+    public init(url: String? = nil, description: Nullable<String>? = nil, events: [String]? = nil,
+            fields: Nullable<[String]>? = nil, active: Bool? = nil) {
         self.url = url
         self.description = description
         self.events = events
@@ -811,7 +830,9 @@ public struct Delivery: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var nextAttemptAt: Date?
 
-    public init(id: Int64, webhookId: Int64, eventId: String, eventType: String, attempt: Int64, status: String, responseStatus: Int64? = nil, error: String? = nil, durationMs: Int64? = nil, createdAt: Date, nextAttemptAt: Date? = nil) {
+    public init(id: Int64, webhookId: Int64, eventId: String, eventType: String, attempt: Int64, status: String,
+            responseStatus: Int64? = nil, error: String? = nil, durationMs: Int64? = nil, createdAt: Date,
+                    nextAttemptAt: Date? = nil) {
         self.id = id
         self.webhookId = webhookId
         self.eventId = eventId

@@ -300,7 +300,8 @@ extension Auth {
     @discardableResult
     public func signup(_ body: Signup, options: RequestOptions = RequestOptions()) async throws -> SignupResult {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.signup, path: "/v1/auth/signup", query: query, body: body, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.signup, path: "/v1/auth/signup", query: query, body: body,
+                ifMatch: nil, fanOut: false, options: options)
     }
 }
 
@@ -311,7 +312,8 @@ extension Auth {
     @discardableResult
     public func login(_ body: Login, options: RequestOptions = RequestOptions()) async throws -> LoginResult {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.login, path: "/v1/auth/login", query: query, body: body, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.login, path: "/v1/auth/login", query: query, body: body, ifMatch: nil,
+                fanOut: false, options: options)
     }
 }
 
@@ -322,7 +324,8 @@ extension Auth {
     @discardableResult
     public func refresh(_ body: RefreshRequest, options: RequestOptions = RequestOptions()) async throws -> Tokens {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.refresh, path: "/v1/auth/refresh", query: query, body: body, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.refresh, path: "/v1/auth/refresh", query: query, body: body,
+                ifMatch: nil, fanOut: false, options: options)
     }
 }
 
@@ -332,7 +335,8 @@ extension Auth {
     /// `POST /v1/auth/logout` (`logout`).
     public func logout(options: RequestOptions = RequestOptions()) async throws {
         let query: [URLQueryItem] = []
-        _ = try await client.send(Operations.logout, path: "/v1/auth/logout", query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options) as Empty?
+        _ = try await client.send(Operations.logout, path: "/v1/auth/logout", query: query, body: nil as Empty?,
+                ifMatch: nil, fanOut: false, options: options) as Empty?
     }
 }
 
@@ -343,7 +347,8 @@ extension MeAPI {
     @discardableResult
     public func getMe(options: RequestOptions = RequestOptions()) async throws -> Me {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.getMe, path: "/v1/me", query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.getMe, path: "/v1/me", query: query, body: nil as Empty?, ifMatch: nil,
+                fanOut: false, options: options)
     }
 }
 
@@ -354,7 +359,8 @@ extension MeAPI {
     @discardableResult
     public func updateMe(_ body: MeUpdate, options: RequestOptions = RequestOptions()) async throws -> Me {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.updateMe, path: "/v1/me", query: query, body: body, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.updateMe, path: "/v1/me", query: query, body: body, ifMatch: nil,
+                fanOut: false, options: options)
     }
 }
 
@@ -365,7 +371,8 @@ extension MeAPI {
     @discardableResult
     public func listUserWorkspaces(options: RequestOptions = RequestOptions()) async throws -> [Workspace] {
         let query: [URLQueryItem] = []
-        let page: Page<Workspace> = try await client.send(Operations.listUserWorkspaces, path: "/v1/user/workspaces", query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options)
+        let page: Page<Workspace> = try await client.send(Operations.listUserWorkspaces, path: "/v1/user/workspaces",
+                query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options)
         return page.data
     }
 }
@@ -377,7 +384,8 @@ extension Workspaces {
     @discardableResult
     public func listWorkspaces(options: RequestOptions = RequestOptions()) async throws -> [Workspace] {
         let query: [URLQueryItem] = []
-        let page: Page<Workspace> = try await client.send(Operations.listWorkspaces, path: "/v1/workspaces", query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options)
+        let page: Page<Workspace> = try await client.send(Operations.listWorkspaces, path: "/v1/workspaces",
+                query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options)
         return page.data
     }
 }
@@ -387,9 +395,11 @@ extension Workspaces {
     ///
     /// `POST /v1/workspaces` (`createWorkspace`).
     @discardableResult
-    public func createWorkspace(_ body: WorkspaceCreate, options: RequestOptions = RequestOptions()) async throws -> Workspace {
+    public func createWorkspace(_ body: WorkspaceCreate,
+            options: RequestOptions = RequestOptions()) async throws -> Workspace {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.createWorkspace, path: "/v1/workspaces", query: query, body: body, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.createWorkspace, path: "/v1/workspaces", query: query, body: body,
+                ifMatch: nil, fanOut: false, options: options)
     }
 }
 
@@ -400,7 +410,8 @@ extension APIKeys {
     @discardableResult
     public func listAPIKeys(options: RequestOptions = RequestOptions()) async throws -> [APIKey] {
         let query: [URLQueryItem] = []
-        let page: Page<APIKey> = try await client.send(Operations.listAPIKeys, path: "/v1/api-keys", query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options)
+        let page: Page<APIKey> = try await client.send(Operations.listAPIKeys, path: "/v1/api-keys", query: query,
+                body: nil as Empty?, ifMatch: nil, fanOut: false, options: options)
         return page.data
     }
 }
@@ -410,9 +421,11 @@ extension APIKeys {
     ///
     /// `POST /v1/api-keys` (`createAPIKey`).
     @discardableResult
-    public func createAPIKey(_ body: APIKeyCreate, options: RequestOptions = RequestOptions()) async throws -> APIKeyWithSecret {
+    public func createAPIKey(_ body: APIKeyCreate,
+            options: RequestOptions = RequestOptions()) async throws -> APIKeyWithSecret {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.createAPIKey, path: "/v1/api-keys", query: query, body: body, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.createAPIKey, path: "/v1/api-keys", query: query, body: body,
+                ifMatch: nil, fanOut: false, options: options)
     }
 }
 
@@ -421,9 +434,11 @@ extension APIKeys {
     ///
     /// `PUT /v1/api-keys/{keyId}` (`updateAPIKey`).
     @discardableResult
-    public func updateAPIKey(keyId: Int64, _ body: APIKeyUpdate, options: RequestOptions = RequestOptions()) async throws -> APIKey {
+    public func updateAPIKey(keyId: Int64, _ body: APIKeyUpdate,
+            options: RequestOptions = RequestOptions()) async throws -> APIKey {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.updateAPIKey, path: "/v1/api-keys/\(PathSegment.encode(keyId))", query: query, body: body, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.updateAPIKey, path: "/v1/api-keys/\(PathSegment.encode(keyId))",
+                query: query, body: body, ifMatch: nil, fanOut: false, options: options)
     }
 }
 
@@ -433,7 +448,8 @@ extension APIKeys {
     /// `DELETE /v1/api-keys/{keyId}` (`deleteAPIKey`).
     public func deleteAPIKey(keyId: Int64, options: RequestOptions = RequestOptions()) async throws {
         let query: [URLQueryItem] = []
-        _ = try await client.send(Operations.deleteAPIKey, path: "/v1/api-keys/\(PathSegment.encode(keyId))", query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options) as Empty?
+        _ = try await client.send(Operations.deleteAPIKey, path: "/v1/api-keys/\(PathSegment.encode(keyId))",
+                query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options) as Empty?
     }
 }
 
@@ -444,7 +460,8 @@ extension Workspaces {
     @discardableResult
     public func getWorkspace(workspace: Int64, options: RequestOptions = RequestOptions()) async throws -> Workspace {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.getWorkspace, path: "/v1/workspaces/\(PathSegment.encode(workspace))", query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.getWorkspace, path: "/v1/workspaces/\(PathSegment.encode(workspace))",
+                query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options)
     }
 }
 
@@ -453,9 +470,12 @@ extension Workspaces {
     ///
     /// `PATCH /v1/workspaces/{id}` (`updateWorkspace`).
     @discardableResult
-    public func updateWorkspace(workspace: Int64, _ body: WorkspaceUpdate, options: RequestOptions = RequestOptions()) async throws -> Workspace {
+    public func updateWorkspace(workspace: Int64, _ body: WorkspaceUpdate,
+            options: RequestOptions = RequestOptions()) async throws -> Workspace {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.updateWorkspace, path: "/v1/workspaces/\(PathSegment.encode(workspace))", query: query, body: body, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.updateWorkspace,
+                path: "/v1/workspaces/\(PathSegment.encode(workspace))", query: query, body: body, ifMatch: nil,
+                        fanOut: false, options: options)
     }
 }
 
@@ -465,7 +485,8 @@ extension Workspaces {
     /// `DELETE /v1/workspaces/{id}` (`deleteWorkspace`).
     public func deleteWorkspace(workspace: Int64, options: RequestOptions = RequestOptions()) async throws {
         let query: [URLQueryItem] = []
-        _ = try await client.send(Operations.deleteWorkspace, path: "/v1/workspaces/\(PathSegment.encode(workspace))", query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options) as Empty?
+        _ = try await client.send(Operations.deleteWorkspace, path: "/v1/workspaces/\(PathSegment.encode(workspace))",
+                query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options) as Empty?
     }
 }
 
@@ -474,9 +495,12 @@ extension APIKeys {
     ///
     /// `GET /v1/workspaces/{id}/api-keys` (`listWorkspaceKeys`).
     @discardableResult
-    public func listWorkspaceKeys(workspace: Int64, options: RequestOptions = RequestOptions()) async throws -> [APIKey] {
+    public func listWorkspaceKeys(workspace: Int64,
+            options: RequestOptions = RequestOptions()) async throws -> [APIKey] {
         let query: [URLQueryItem] = []
-        let page: Page<APIKey> = try await client.send(Operations.listWorkspaceKeys, path: "/v1/workspaces/\(PathSegment.encode(workspace))/api-keys", query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options)
+        let page: Page<APIKey> = try await client.send(Operations.listWorkspaceKeys,
+                path: "/v1/workspaces/\(PathSegment.encode(workspace))/api-keys", query: query, body: nil as Empty?,
+                        ifMatch: nil, fanOut: false, options: options)
         return page.data
     }
 }
@@ -486,9 +510,12 @@ extension APIKeys {
     ///
     /// `POST /v1/workspaces/{id}/api-keys` (`createWorkspaceKey`).
     @discardableResult
-    public func createWorkspaceKey(workspace: Int64, _ body: WorkspaceKeyCreate, options: RequestOptions = RequestOptions()) async throws -> APIKeyWithSecret {
+    public func createWorkspaceKey(workspace: Int64, _ body: WorkspaceKeyCreate,
+            options: RequestOptions = RequestOptions()) async throws -> APIKeyWithSecret {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.createWorkspaceKey, path: "/v1/workspaces/\(PathSegment.encode(workspace))/api-keys", query: query, body: body, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.createWorkspaceKey,
+                path: "/v1/workspaces/\(PathSegment.encode(workspace))/api-keys", query: query, body: body,
+                        ifMatch: nil, fanOut: false, options: options)
     }
 }
 
@@ -497,9 +524,12 @@ extension APIKeys {
     ///
     /// `PUT /v1/workspaces/{id}/api-keys/{keyId}` (`updateWorkspaceKey`).
     @discardableResult
-    public func updateWorkspaceKey(workspace: Int64, keyId: Int64, _ body: WorkspaceKeyCreate, options: RequestOptions = RequestOptions()) async throws -> APIKey {
+    public func updateWorkspaceKey(workspace: Int64, keyId: Int64, _ body: WorkspaceKeyCreate,
+            options: RequestOptions = RequestOptions()) async throws -> APIKey {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.updateWorkspaceKey, path: "/v1/workspaces/\(PathSegment.encode(workspace))/api-keys/\(PathSegment.encode(keyId))", query: query, body: body, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.updateWorkspaceKey,
+                path: "/v1/workspaces/\(PathSegment.encode(workspace))/api-keys/\(PathSegment.encode(keyId))",
+                        query: query, body: body, ifMatch: nil, fanOut: false, options: options)
     }
 }
 
@@ -507,9 +537,12 @@ extension APIKeys {
     /// Revoke a workspace key at once.
     ///
     /// `DELETE /v1/workspaces/{id}/api-keys/{keyId}` (`deleteWorkspaceKey`).
-    public func deleteWorkspaceKey(workspace: Int64, keyId: Int64, options: RequestOptions = RequestOptions()) async throws {
+    public func deleteWorkspaceKey(workspace: Int64, keyId: Int64,
+            options: RequestOptions = RequestOptions()) async throws {
         let query: [URLQueryItem] = []
-        _ = try await client.send(Operations.deleteWorkspaceKey, path: "/v1/workspaces/\(PathSegment.encode(workspace))/api-keys/\(PathSegment.encode(keyId))", query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options) as Empty?
+        _ = try await client.send(Operations.deleteWorkspaceKey,
+                path: "/v1/workspaces/\(PathSegment.encode(workspace))/api-keys/\(PathSegment.encode(keyId))",
+                        query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options) as Empty?
     }
 }
 
@@ -518,9 +551,12 @@ extension Records {
     ///
     /// `POST /v1/collections/{collection}/records` (`createRecord`).
     @discardableResult
-    public func createRecord(collection: String, _ body: RecordData, options: RequestOptions = RequestOptions()) async throws -> Record {
+    public func createRecord(collection: String, _ body: RecordData,
+            options: RequestOptions = RequestOptions()) async throws -> Record {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.createRecord, path: "/v1/collections/\(PathSegment.encode(collection))/records", query: query, body: body, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.createRecord,
+                path: "/v1/collections/\(PathSegment.encode(collection))/records", query: query, body: body,
+                        ifMatch: nil, fanOut: false, options: options)
     }
 }
 
@@ -528,11 +564,16 @@ extension Records {
     /// A page of records, newest first; fan-out with workspaces=.
     ///
     /// `GET /v1/collections/{collection}/records` (`listRecords`).
-    public func listRecords(collection: String, workspaces: FanOut? = nil, filter: [String: String] = [:], pageSize: Int? = nil, options: RequestOptions = RequestOptions()) -> Paginator<Record> {
+    public func listRecords(collection: String, workspaces: FanOut? = nil, filter: [String: String] = [:],
+            pageSize: Int? = nil, options: RequestOptions = RequestOptions()) -> Paginator<Record> {
         var query: [URLQueryItem] = []
         if let workspaces { query.append(URLQueryItem(name: "workspaces", value: workspaces.queryValue)) }
-        for (field, value) in filter.sorted(by: { $0.key < $1.key }) { query.append(URLQueryItem(name: "filter[\(field)]", value: value)) }
-        return client.paginate(Operations.listRecords, path: "/v1/collections/\(PathSegment.encode(collection))/records", query: query, pageSize: pageSize, fanOut: workspaces != nil, options: options)
+        for (field,
+                value) in filter.sorted(by: { $0.key < $1.key }) { query.append(URLQueryItem(name: "filter[\(field)]",
+                        value: value)) }
+        return client.paginate(Operations.listRecords,
+                path: "/v1/collections/\(PathSegment.encode(collection))/records", query: query, pageSize: pageSize,
+                        fanOut: workspaces != nil, options: options)
     }
 }
 
@@ -543,7 +584,8 @@ extension Records {
     @discardableResult
     public func getRecord(id: Int64, options: RequestOptions = RequestOptions()) async throws -> Record {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.getRecord, path: "/v1/records/\(PathSegment.encode(id))", query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.getRecord, path: "/v1/records/\(PathSegment.encode(id))", query: query,
+                body: nil as Empty?, ifMatch: nil, fanOut: false, options: options)
     }
 }
 
@@ -552,9 +594,11 @@ extension Records {
     ///
     /// `PATCH /v1/records/{id}` (`updateRecord`).
     @discardableResult
-    public func updateRecord(id: Int64, _ body: RecordData, ifMatch: ETag? = nil, options: RequestOptions = RequestOptions()) async throws -> Record {
+    public func updateRecord(id: Int64, _ body: RecordData, ifMatch: ETag? = nil,
+            options: RequestOptions = RequestOptions()) async throws -> Record {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.updateRecord, path: "/v1/records/\(PathSegment.encode(id))", query: query, body: body, ifMatch: ifMatch, fanOut: false, options: options)
+        return try await client.send(Operations.updateRecord, path: "/v1/records/\(PathSegment.encode(id))",
+                query: query, body: body, ifMatch: ifMatch, fanOut: false, options: options)
     }
 }
 
@@ -563,9 +607,11 @@ extension Records {
     ///
     /// `PUT /v1/records/{id}` (`replaceRecord`).
     @discardableResult
-    public func replaceRecord(id: Int64, _ body: RecordData, ifMatch: ETag? = nil, options: RequestOptions = RequestOptions()) async throws -> Record {
+    public func replaceRecord(id: Int64, _ body: RecordData, ifMatch: ETag? = nil,
+            options: RequestOptions = RequestOptions()) async throws -> Record {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.replaceRecord, path: "/v1/records/\(PathSegment.encode(id))", query: query, body: body, ifMatch: ifMatch, fanOut: false, options: options)
+        return try await client.send(Operations.replaceRecord, path: "/v1/records/\(PathSegment.encode(id))",
+                query: query, body: body, ifMatch: ifMatch, fanOut: false, options: options)
     }
 }
 
@@ -575,7 +621,8 @@ extension Records {
     /// `DELETE /v1/records/{id}` (`deleteRecord`).
     public func deleteRecord(id: Int64, ifMatch: ETag? = nil, options: RequestOptions = RequestOptions()) async throws {
         let query: [URLQueryItem] = []
-        _ = try await client.send(Operations.deleteRecord, path: "/v1/records/\(PathSegment.encode(id))", query: query, body: nil as Empty?, ifMatch: ifMatch, fanOut: false, options: options) as Empty?
+        _ = try await client.send(Operations.deleteRecord, path: "/v1/records/\(PathSegment.encode(id))", query: query,
+                body: nil as Empty?, ifMatch: ifMatch, fanOut: false, options: options) as Empty?
     }
 }
 
@@ -586,7 +633,9 @@ extension Members {
     @discardableResult
     public func listMembers(workspace: Int64, options: RequestOptions = RequestOptions()) async throws -> [Member] {
         let query: [URLQueryItem] = []
-        let page: Page<Member> = try await client.send(Operations.listMembers, path: "/v1/workspaces/\(PathSegment.encode(workspace))/members", query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options)
+        let page: Page<Member> = try await client.send(Operations.listMembers,
+                path: "/v1/workspaces/\(PathSegment.encode(workspace))/members", query: query, body: nil as Empty?,
+                        ifMatch: nil, fanOut: false, options: options)
         return page.data
     }
 }
@@ -596,9 +645,12 @@ extension Members {
     ///
     /// `PATCH /v1/workspaces/{id}/members/{memberId}` (`changeMemberRole`).
     @discardableResult
-    public func changeMemberRole(workspace: Int64, memberId: Int64, _ body: RoleChange, options: RequestOptions = RequestOptions()) async throws -> Member {
+    public func changeMemberRole(workspace: Int64, memberId: Int64, _ body: RoleChange,
+            options: RequestOptions = RequestOptions()) async throws -> Member {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.changeMemberRole, path: "/v1/workspaces/\(PathSegment.encode(workspace))/members/\(PathSegment.encode(memberId))", query: query, body: body, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.changeMemberRole,
+                path: "/v1/workspaces/\(PathSegment.encode(workspace))/members/\(PathSegment.encode(memberId))",
+                        query: query, body: body, ifMatch: nil, fanOut: false, options: options)
     }
 }
 
@@ -606,9 +658,12 @@ extension Members {
     /// Remove a member, or leave.
     ///
     /// `DELETE /v1/workspaces/{id}/members/{memberId}` (`removeMember`).
-    public func removeMember(workspace: Int64, memberId: Int64, options: RequestOptions = RequestOptions()) async throws {
+    public func removeMember(workspace: Int64, memberId: Int64,
+            options: RequestOptions = RequestOptions()) async throws {
         let query: [URLQueryItem] = []
-        _ = try await client.send(Operations.removeMember, path: "/v1/workspaces/\(PathSegment.encode(workspace))/members/\(PathSegment.encode(memberId))", query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options) as Empty?
+        _ = try await client.send(Operations.removeMember,
+                path: "/v1/workspaces/\(PathSegment.encode(workspace))/members/\(PathSegment.encode(memberId))",
+                        query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options) as Empty?
     }
 }
 
@@ -617,9 +672,12 @@ extension Workspaces {
     ///
     /// `POST /v1/workspaces/{id}/transfer-ownership` (`transferOwnership`).
     @discardableResult
-    public func transferOwnership(workspace: Int64, _ body: OwnershipTransfer, options: RequestOptions = RequestOptions()) async throws -> Workspace {
+    public func transferOwnership(workspace: Int64, _ body: OwnershipTransfer,
+            options: RequestOptions = RequestOptions()) async throws -> Workspace {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.transferOwnership, path: "/v1/workspaces/\(PathSegment.encode(workspace))/transfer-ownership", query: query, body: body, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.transferOwnership,
+                path: "/v1/workspaces/\(PathSegment.encode(workspace))/transfer-ownership", query: query, body: body,
+                        ifMatch: nil, fanOut: false, options: options)
     }
 }
 
@@ -628,9 +686,12 @@ extension Invitations {
     ///
     /// `POST /v1/workspaces/{id}/members/invite` (`inviteMember`).
     @discardableResult
-    public func inviteMember(workspace: Int64, _ body: InvitationCreate, options: RequestOptions = RequestOptions()) async throws -> Invitation {
+    public func inviteMember(workspace: Int64, _ body: InvitationCreate,
+            options: RequestOptions = RequestOptions()) async throws -> Invitation {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.inviteMember, path: "/v1/workspaces/\(PathSegment.encode(workspace))/members/invite", query: query, body: body, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.inviteMember,
+                path: "/v1/workspaces/\(PathSegment.encode(workspace))/members/invite", query: query, body: body,
+                        ifMatch: nil, fanOut: false, options: options)
     }
 }
 
@@ -641,7 +702,9 @@ extension Invitations {
     @discardableResult
     public func listPendingInvitations(options: RequestOptions = RequestOptions()) async throws -> [Invitation] {
         let query: [URLQueryItem] = []
-        let page: Page<Invitation> = try await client.send(Operations.listPendingInvitations, path: "/v1/workspaces/invitations/pending", query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options)
+        let page: Page<Invitation> = try await client.send(Operations.listPendingInvitations,
+                path: "/v1/workspaces/invitations/pending", query: query, body: nil as Empty?, ifMatch: nil,
+                        fanOut: false, options: options)
         return page.data
     }
 }
@@ -651,9 +714,12 @@ extension Invitations {
     ///
     /// `POST /v1/workspaces/invitations/{token}/accept` (`acceptInvitation`).
     @discardableResult
-    public func acceptInvitation(token: String, options: RequestOptions = RequestOptions()) async throws -> AcceptedInvitation {
+    public func acceptInvitation(token: String,
+            options: RequestOptions = RequestOptions()) async throws -> AcceptedInvitation {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.acceptInvitation, path: "/v1/workspaces/invitations/\(PathSegment.encode(token))/accept", query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.acceptInvitation,
+                path: "/v1/workspaces/invitations/\(PathSegment.encode(token))/accept", query: query,
+                        body: nil as Empty?, ifMatch: nil, fanOut: false, options: options)
     }
 }
 
@@ -662,9 +728,12 @@ extension Invitations {
     ///
     /// `POST /v1/workspaces/invitations/{invitationId}/resend` (`resendInvitation`).
     @discardableResult
-    public func resendInvitation(invitationId: Int64, options: RequestOptions = RequestOptions()) async throws -> Invitation {
+    public func resendInvitation(invitationId: Int64,
+            options: RequestOptions = RequestOptions()) async throws -> Invitation {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.resendInvitation, path: "/v1/workspaces/invitations/\(PathSegment.encode(invitationId))/resend", query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.resendInvitation,
+                path: "/v1/workspaces/invitations/\(PathSegment.encode(invitationId))/resend", query: query,
+                        body: nil as Empty?, ifMatch: nil, fanOut: false, options: options)
     }
 }
 
@@ -674,7 +743,9 @@ extension Invitations {
     /// `DELETE /v1/workspaces/invitations/{invitationId}` (`revokeInvitation`).
     public func revokeInvitation(invitationId: Int64, options: RequestOptions = RequestOptions()) async throws {
         let query: [URLQueryItem] = []
-        _ = try await client.send(Operations.revokeInvitation, path: "/v1/workspaces/invitations/\(PathSegment.encode(invitationId))", query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options) as Empty?
+        _ = try await client.send(Operations.revokeInvitation,
+                path: "/v1/workspaces/invitations/\(PathSegment.encode(invitationId))", query: query,
+                        body: nil as Empty?, ifMatch: nil, fanOut: false, options: options) as Empty?
     }
 }
 
@@ -685,7 +756,9 @@ extension UsageBilling {
     @discardableResult
     public func getUsage(workspace: Int64, options: RequestOptions = RequestOptions()) async throws -> Usage {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.getUsage, path: "/v1/workspaces/\(PathSegment.encode(workspace))/usage", query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.getUsage,
+                path: "/v1/workspaces/\(PathSegment.encode(workspace))/usage", query: query, body: nil as Empty?,
+                        ifMatch: nil, fanOut: false, options: options)
     }
 }
 
@@ -696,7 +769,9 @@ extension UsageBilling {
     @discardableResult
     public func getBilling(workspace: Int64, options: RequestOptions = RequestOptions()) async throws -> Billing {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.getBilling, path: "/v1/workspaces/\(PathSegment.encode(workspace))/billing", query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.getBilling,
+                path: "/v1/workspaces/\(PathSegment.encode(workspace))/billing", query: query, body: nil as Empty?,
+                        ifMatch: nil, fanOut: false, options: options)
     }
 }
 
@@ -707,7 +782,8 @@ extension AccountAPI {
     @discardableResult
     public func getAccount(options: RequestOptions = RequestOptions()) async throws -> Account {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.getAccount, path: "/v1/account", query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.getAccount, path: "/v1/account", query: query, body: nil as Empty?,
+                ifMatch: nil, fanOut: false, options: options)
     }
 }
 
@@ -715,9 +791,11 @@ extension AuditLog {
     /// The resolved workspace's audit log, newest first.
     ///
     /// `GET /v1/audit-log` (`listAuditLog`).
-    public func listAuditLog(pageSize: Int? = nil, options: RequestOptions = RequestOptions()) -> Paginator<AuditEntry> {
+    public func listAuditLog(pageSize: Int? = nil,
+            options: RequestOptions = RequestOptions()) -> Paginator<AuditEntry> {
         let query: [URLQueryItem] = []
-        return client.paginate(Operations.listAuditLog, path: "/v1/audit-log", query: query, pageSize: pageSize, fanOut: false, options: options)
+        return client.paginate(Operations.listAuditLog, path: "/v1/audit-log", query: query, pageSize: pageSize,
+                fanOut: false, options: options)
     }
 }
 
@@ -727,7 +805,8 @@ extension Webhooks {
     /// `GET /v1/webhooks` (`listWebhooks`).
     public func listWebhooks(pageSize: Int? = nil, options: RequestOptions = RequestOptions()) -> Paginator<Webhook> {
         let query: [URLQueryItem] = []
-        return client.paginate(Operations.listWebhooks, path: "/v1/webhooks", query: query, pageSize: pageSize, fanOut: false, options: options)
+        return client.paginate(Operations.listWebhooks, path: "/v1/webhooks", query: query, pageSize: pageSize,
+                fanOut: false, options: options)
     }
 }
 
@@ -736,9 +815,11 @@ extension Webhooks {
     ///
     /// `POST /v1/webhooks` (`createWebhook`).
     @discardableResult
-    public func createWebhook(_ body: WebhookCreate, options: RequestOptions = RequestOptions()) async throws -> WebhookWithSecret {
+    public func createWebhook(_ body: WebhookCreate,
+            options: RequestOptions = RequestOptions()) async throws -> WebhookWithSecret {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.createWebhook, path: "/v1/webhooks", query: query, body: body, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.createWebhook, path: "/v1/webhooks", query: query, body: body,
+                ifMatch: nil, fanOut: false, options: options)
     }
 }
 
@@ -749,7 +830,8 @@ extension Webhooks {
     @discardableResult
     public func getWebhook(id: Int64, options: RequestOptions = RequestOptions()) async throws -> Webhook {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.getWebhook, path: "/v1/webhooks/\(PathSegment.encode(id))", query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.getWebhook, path: "/v1/webhooks/\(PathSegment.encode(id))",
+                query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options)
     }
 }
 
@@ -758,9 +840,11 @@ extension Webhooks {
     ///
     /// `PATCH /v1/webhooks/{id}` (`updateWebhook`).
     @discardableResult
-    public func updateWebhook(id: Int64, _ body: WebhookUpdate, options: RequestOptions = RequestOptions()) async throws -> Webhook {
+    public func updateWebhook(id: Int64, _ body: WebhookUpdate,
+            options: RequestOptions = RequestOptions()) async throws -> Webhook {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.updateWebhook, path: "/v1/webhooks/\(PathSegment.encode(id))", query: query, body: body, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.updateWebhook, path: "/v1/webhooks/\(PathSegment.encode(id))",
+                query: query, body: body, ifMatch: nil, fanOut: false, options: options)
     }
 }
 
@@ -770,7 +854,8 @@ extension Webhooks {
     /// `DELETE /v1/webhooks/{id}` (`deleteWebhook`).
     public func deleteWebhook(id: Int64, options: RequestOptions = RequestOptions()) async throws {
         let query: [URLQueryItem] = []
-        _ = try await client.send(Operations.deleteWebhook, path: "/v1/webhooks/\(PathSegment.encode(id))", query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options) as Empty?
+        _ = try await client.send(Operations.deleteWebhook, path: "/v1/webhooks/\(PathSegment.encode(id))",
+                query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options) as Empty?
     }
 }
 
@@ -779,9 +864,12 @@ extension Webhooks {
     ///
     /// `POST /v1/webhooks/{id}/rotate-secret` (`rotateWebhookSecret`).
     @discardableResult
-    public func rotateWebhookSecret(id: Int64, options: RequestOptions = RequestOptions()) async throws -> WebhookWithSecret {
+    public func rotateWebhookSecret(id: Int64,
+            options: RequestOptions = RequestOptions()) async throws -> WebhookWithSecret {
         let query: [URLQueryItem] = []
-        return try await client.send(Operations.rotateWebhookSecret, path: "/v1/webhooks/\(PathSegment.encode(id))/rotate-secret", query: query, body: nil as Empty?, ifMatch: nil, fanOut: false, options: options)
+        return try await client.send(Operations.rotateWebhookSecret,
+                path: "/v1/webhooks/\(PathSegment.encode(id))/rotate-secret", query: query, body: nil as Empty?,
+                        ifMatch: nil, fanOut: false, options: options)
     }
 }
 
@@ -789,9 +877,11 @@ extension Webhooks {
     /// The endpoint's delivery attempts, newest first.
     ///
     /// `GET /v1/webhooks/{id}/deliveries` (`listDeliveries`).
-    public func listDeliveries(id: Int64, pageSize: Int? = nil, options: RequestOptions = RequestOptions()) -> Paginator<Delivery> {
+    public func listDeliveries(id: Int64, pageSize: Int? = nil,
+            options: RequestOptions = RequestOptions()) -> Paginator<Delivery> {
         let query: [URLQueryItem] = []
-        return client.paginate(Operations.listDeliveries, path: "/v1/webhooks/\(PathSegment.encode(id))/deliveries", query: query, pageSize: pageSize, fanOut: false, options: options)
+        return client.paginate(Operations.listDeliveries, path: "/v1/webhooks/\(PathSegment.encode(id))/deliveries",
+                query: query, pageSize: pageSize, fanOut: false, options: options)
     }
 }
 
@@ -799,11 +889,13 @@ extension Events {
     /// The resolved workspace's events: newest first, or oldest first after an event.
     ///
     /// `GET /v1/events` (`listEvents`).
-    public func listEvents(workspaces: FanOut? = nil, type: String? = nil, after: String? = nil, pageSize: Int? = nil, options: RequestOptions = RequestOptions()) -> Paginator<Event> {
+    public func listEvents(workspaces: FanOut? = nil, type: String? = nil, after: String? = nil, pageSize: Int? = nil,
+            options: RequestOptions = RequestOptions()) -> Paginator<Event> {
         var query: [URLQueryItem] = []
         if let workspaces { query.append(URLQueryItem(name: "workspaces", value: workspaces.queryValue)) }
         if let type { query.append(URLQueryItem(name: "type", value: String(describing: type))) }
         if let after { query.append(URLQueryItem(name: "after", value: String(describing: after))) }
-        return client.paginate(Operations.listEvents, path: "/v1/events", query: query, pageSize: pageSize, fanOut: workspaces != nil, options: options)
+        return client.paginate(Operations.listEvents, path: "/v1/events", query: query, pageSize: pageSize,
+                fanOut: workspaces != nil, options: options)
     }
 }
