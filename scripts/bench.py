@@ -273,22 +273,33 @@ class AtriumNoisyNeighbour(Atrium):
     def routes(self):
         return {}
 
-    def scenario(self, duration):
+    def flood_and_quiet(self):
+        """A's flood (GET records at c64) and B's quiet route (GET /v1/me at c2)."""
         port = self.port
         flood = (f"http://127.0.0.1:{port}/v1/collections/items/records?limit=20",
                  [f"Authorization: Bearer {self.key}", f"X-Workspace-ID: {self.workspace}"])
         quiet = (f"http://127.0.0.1:{port}/v1/me", [f"Authorization: Bearer {self.other_key}"])
-        wrk(quiet[0], 2, 3, quiet[1])
-        wrk(flood[0], 64, 3, flood[1])
-        alone_b = wrk(quiet[0], 2, duration, quiet[1], threads=1)
-        alone_a = wrk(flood[0], 64, duration, flood[1])
-        both = {}
+        return flood, quiet
+
+    @staticmethod
+    def together(flood, quiet, duration):
+        """A floods while B runs, B starting half a second later and ending before A."""
         import threading
+        both = {}
         runner = threading.Thread(target=lambda: both.__setitem__("a", wrk(flood[0], 64, duration, flood[1])))
         runner.start()
         time.sleep(0.5)
         both["b"] = wrk(quiet[0], 2, duration - 1, quiet[1], threads=1)
         runner.join()
+        return both
+
+    def scenario(self, duration):
+        flood, quiet = self.flood_and_quiet()
+        wrk(quiet[0], 2, 3, quiet[1])
+        wrk(flood[0], 64, 3, flood[1])
+        alone_b = wrk(quiet[0], 2, duration, quiet[1], threads=1)
+        alone_a = wrk(flood[0], 64, duration, flood[1])
+        both = self.together(flood, quiet, duration)
         return {"b_alone": alone_b, "a_alone": alone_a, "a_both": both["a"], "b_both": both["b"],
                 "b_share": both["b"]["rps"] / alone_b["rps"], "b_p99_ratio": both["b"]["p99"] / alone_b["p99"],
                 "a_share": both["a"]["rps"] / alone_a["rps"]}
@@ -315,18 +326,9 @@ class AtriumRateLimited(AtriumNoisyNeighbour):
                         "--data-dir", self.dir, "--plans-file", plans], check=True, capture_output=True)
 
     def scenario(self, duration):
-        port = self.port
-        flood = (f"http://127.0.0.1:{port}/v1/collections/items/records?limit=20",
-                 [f"Authorization: Bearer {self.key}", f"X-Workspace-ID: {self.workspace}"])
-        quiet = (f"http://127.0.0.1:{port}/v1/me", [f"Authorization: Bearer {self.other_key}"])
+        flood, quiet = self.flood_and_quiet()
         alone_b = wrk(quiet[0], 2, duration, quiet[1], threads=1)
-        both = {}
-        import threading
-        runner = threading.Thread(target=lambda: both.__setitem__("a", wrk(flood[0], 64, duration, flood[1])))
-        runner.start()
-        time.sleep(0.5)
-        both["b"] = wrk(quiet[0], 2, duration - 1, quiet[1], threads=1)
-        runner.join()
+        both = self.together(flood, quiet, duration)
         a = both["a"]
         return {"b_alone": alone_b, "b_both": both["b"], "a_flood": a,
                 "a_allowed_per_s": (a["rps"] * duration - a["non2xx"]) / duration,

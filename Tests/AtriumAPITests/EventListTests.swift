@@ -11,6 +11,21 @@ struct EventListTests {
         events(response).compactMap { $0["id"]?.stringValue.flatMap { Int64($0.dropFirst(4)) } }
     }
 
+    /// A server whose owner's main workspace has one event of each family: `record.created`,
+    /// `member.added` (a viewer joined) and `workspace.updated`, in that order.
+    static func oneEventOfEachFamily() throws -> (server: TestServer, client: HTTPTestClient, owner: TestAccount) {
+        let server = try TestServer()
+        let client = try server.client()
+        let owner = try client.signUp()
+        let guest = try client.signUp()
+        let main = owner.mainWorkspaceID
+        _ = try Admin.createRecord(client, owner.bearer, main, data: #"{"n":1}"#)
+        try client.join(guest, workspaceID: main, owner: owner, role: "viewer")
+        #expect(try client.request("PATCH", "/v1/workspaces/\(main)", headers: [owner.bearer],
+                                   body: #"{"name":"Renamed"}"#).status == 200)
+        return (server, client, owner)
+    }
+
     @Test("Every change's event in the payload shape, newest first, for the resolved workspace only")
     func shapeAndOrder() throws {
         let server = try TestServer()
@@ -91,15 +106,8 @@ struct EventListTests {
 
     @Test("type= filters by type and by family; several may be given")
     func typeFilters() throws {
-        let server = try TestServer()
-        let client = try server.client()
-        let owner = try client.signUp()
-        let guest = try client.signUp()
-        let main = owner.mainWorkspaceID
-        _ = try Admin.createRecord(client, owner.bearer, main, data: #"{"n":1}"#)
-        try client.join(guest, workspaceID: main, owner: owner, role: "editor")
-        #expect(try client.request("PATCH", "/v1/workspaces/\(main)", headers: [owner.bearer],
-                                   body: #"{"name":"Renamed"}"#).status == 200)
+        let (server, client, owner) = try Self.oneEventOfEachFamily()
+        defer { withExtendedLifetime(server) {} }
         func types(_ query: String) throws -> [String] {
             let response = try client.request("GET", "/v1/events?\(query)", headers: [owner.bearer])
             #expect(response.status == 200, "\(query): \(response.text)")
@@ -137,15 +145,9 @@ struct EventListTests {
 
     @Test("Visibility follows the credential's rights: content:read for records, members:read for members")
     func visibilityByPermission() throws {
-        let server = try TestServer()
-        let client = try server.client()
-        let owner = try client.signUp()
-        let guest = try client.signUp()
+        let (server, client, owner) = try Self.oneEventOfEachFamily()
+        defer { withExtendedLifetime(server) {} }
         let main = owner.mainWorkspaceID
-        _ = try Admin.createRecord(client, owner.bearer, main, data: #"{"n":1}"#)
-        try client.join(guest, workspaceID: main, owner: owner, role: "viewer")
-        #expect(try client.request("PATCH", "/v1/workspaces/\(main)", headers: [owner.bearer],
-                                   body: #"{"name":"Renamed"}"#).status == 200)
         func types(_ permissions: [String]) throws -> [String] {
             let key = try client.createKey(owner, mode: "full", permissions: permissions)
             let response = try client.request("GET", "/v1/events", headers: [bearer(key.secret)])
