@@ -265,10 +265,8 @@ class AtriumNoisyNeighbour(Atrium):
     def seed(self, port):
         super().seed(port)
         base = f"http://127.0.0.1:{port}"
-        other = http("POST", base + "/v1/auth/signup",
-                     {"email": "neighbour@example.com", "password": "bench password", "name": "Neighbour"})
-        self.other_key = http("POST", base + "/v1/api-keys", {"name": "b", "mode": "full"},
-                              {"Authorization": "Bearer " + other["access_token"]})["secret"]
+        other, _ = Client.signup(base, "neighbour@example.com", "bench password", "Neighbour")
+        self.other_key = other.post("/v1/api-keys", json={"name": "b", "mode": "full"}, expect=201).json["secret"]
 
     def routes(self):
         return {}
