@@ -78,6 +78,7 @@ public final class AtriumApplication: Sendable {
         MetricsText.httpMetrics.withLock { $0 = httpServer.metrics }
         server.withLock { $0 = httpServer }
         services.webhooks.start()
+        services.eventStreams.start()
         let services = self.services
         let stop = self
         OSThread.spawn(name: "atrium-keyuse") {
@@ -107,6 +108,7 @@ public final class AtriumApplication: Sendable {
             return taken
         }
         running?.shutdown()
+        services.eventStreams.stop()
         services.webhooks.stop()
         flusherStop.store(true, ordering: .releasing)
         services.keyUsage.flush(to: services.store)

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Streaming responses (`HTTPResponse.stream`): the head goes out like any answer, then the
 /// connection stays open with nothing to read and nothing timed as idle, and chunks pushed
 /// through its `HTTPStream` arrive in the inbox and go out in order.
@@ -10,6 +12,10 @@ extension EventLoop {
                                 bufferLimit: shared.configuration.streamBufferBytes)
         connection.stream = stream
         connection.streamUnframed = http10
+        // The kernel's send buffer is bounded like ours: a client that stops reading then costs
+        // at most about twice the stream buffer before it is dropped, not megabytes of autotuning.
+        var size = Int32(clamping: shared.configuration.streamBufferBytes)
+        setsockopt(connection.fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         connection.state.streamStarted(at: now)
         ResponseEncoder.encodeStreamHead(response, requestID: requestID, dateLine: dateLine, unframed: http10,
                                          into: &writeBuffer)
