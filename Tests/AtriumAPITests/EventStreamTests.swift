@@ -28,7 +28,12 @@ struct EventStreamTests {
         return id
     }
 
-    static func listedIDs(_ client: HTTPTestClient, _ account: TestAccount, after: Int64) throws -> [Int64] {
+    /// The list's ids, oldest first: all of them (up to 100), or those after `after`.
+    static func listedIDs(_ client: HTTPTestClient, _ account: TestAccount, after: Int64 = 0) throws -> [Int64] {
+        guard after > 0 else {
+            let response = try client.request("GET", "/v1/events?limit=100", headers: [account.bearer])
+            return EventListTests.ids(response).reversed()
+        }
         let response = try client.request("GET", "/v1/events?limit=100&after=\(after)", headers: [account.bearer])
         return EventListTests.ids(response)
     }
@@ -67,7 +72,7 @@ struct EventStreamTests {
         let client = try server.client()
         let owner = try client.signUp()
         let before = try Self.record(client, owner)
-        let start = try #require(Self.listedIDs(client, owner, after: 0).last)
+        let start = try #require(Self.listedIDs(client, owner).last)
         let stream = try Self.open(server, [owner.bearer], query: "?type=record.*")
         let port = server.port
         let failures = Collected<String>()
@@ -94,7 +99,7 @@ struct EventStreamTests {
         let client = try server.client()
         let owner = try client.signUp()
         for n in 0..<3 { _ = try Self.record(client, owner, data: #"{"n":\#(n)}"#) }
-        let all = try Self.listedIDs(client, owner, after: 0)
+        let all = try Self.listedIDs(client, owner)
         #expect(all.count == 3)
         // after= the first: the backlog, then what follows.
         let first = try Self.open(server, [owner.bearer], query: "?after=evt_\(all[0])")
@@ -188,12 +193,27 @@ struct EventStreamTests {
         let server = try TestServer(["--stream-buffer-bytes", "8192"])
         let client = try server.client()
         let owner = try client.signUp()
+        _ = try Self.record(client, owner)
+        let baseline = try #require(try Self.listedIDs(client, owner).last)
         let stalled = try Self.open(server, [owner.bearer], receiveBuffer: 4096)
         let reader = try Self.open(server, [owner.bearer])
         let filler = String(repeating: "x", count: 2000)
-        var ids: [Int64] = []
-        for n in 0..<300 { ids.append(try Self.record(client, owner, data: #"{"n":\#(n),"pad":"\#(filler)"}"#)) }
-        #expect(reader.events(300, timeout: 30).count == 300, "a reading client lost events")
+        let port = server.port
+        let created = Collected<Int64>()
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            defer { done.signal() }
+            guard let writer = try? HTTPTestClient(port: port) else { return }
+            for n in 0..<300 {
+                if let id = try? Self.record(writer, owner, data: #"{"n":\#(n),"pad":"\#(filler)"}"#) { created.append(id) }
+            }
+        }
+        // The reading client keeps up while the events flow; the stalled one never reads.
+        let read = reader.events(300, timeout: 60).map(\.id)
+        done.wait()
+        let ids = created.all
+        #expect(ids.count == 300)
+        #expect(read == ids, "a reading client lost events")
         #expect(stalled.waitForClose(timeout: 15), "the stalled client was not dropped")
         #expect(!stalled.ended, "a dropped client must not see a clean end")
         let got = stalled.drain(timeout: 0).compactMap { item -> Int64? in
@@ -202,7 +222,7 @@ struct EventStreamTests {
         }
         #expect(got.count < 300)
         // It resumes where it was cut off and gets the rest, once each.
-        let resumed = try Self.open(server, [owner.bearer, ("Last-Event-ID", "evt_\(got.last ?? 0)")])
+        let resumed = try Self.open(server, [owner.bearer, ("Last-Event-ID", "evt_\(got.last ?? baseline)")])
         let rest = resumed.events(300 - got.count, timeout: 30).map(\.id)
         #expect(got + rest == ids, "lost or repeated across the drop")
     }
@@ -237,7 +257,7 @@ struct EventStreamTests {
         let client = try server.client()
         let owner = try client.signUp()
         for n in 0..<3 { _ = try Self.record(client, owner, data: #"{"n":\#(n)}"#) }
-        let ids = try Self.listedIDs(client, owner, after: 0)
+        let ids = try Self.listedIDs(client, owner)
         var purged = false
         for _ in 0..<40 where !purged {
             usleep(250_000)

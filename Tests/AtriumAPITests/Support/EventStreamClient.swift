@@ -61,6 +61,7 @@ final class EventStreamClient {
     /// The next event or comment, or nil when none comes within `timeout` (or the stream is over).
     func next(timeout: Double) -> StreamItem? {
         let deadline = Date().addingTimeInterval(timeout)
+        parse()
         while items.isEmpty {
             if ended || closed { return nil }
             let remaining = deadline.timeIntervalSinceNow
