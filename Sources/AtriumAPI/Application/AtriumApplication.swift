@@ -126,6 +126,9 @@ enum MetricsText {
     static func render(services: Services) -> String {
         var out = httpMetrics.withLock { $0?.render() } ?? ""
         let stats = services.store.statistics
+        out += "# HELP atrium_event_streams_open Open GET /v1/events/stream connections.\n"
+        out += "# TYPE atrium_event_streams_open gauge\n"
+        out += "atrium_event_streams_open \(services.eventStreams.openStreams)\n"
         out += "# HELP atrium_store_commits_total Write transactions committed (group commits).\n"
         out += "# TYPE atrium_store_commits_total counter\n"
         out += "atrium_store_commits_total \(stats.commits)\n"

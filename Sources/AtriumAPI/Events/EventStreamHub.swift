@@ -115,8 +115,9 @@ final class EventStreamHub: @unchecked Sendable {
                 return taken
             }
             if stop { return }
+            // Added before the closed ones are removed: a stream may open and close between passes.
+            for subscriber in arrived { add(subscriber) }
             for id in gone { remove(id) }
-            for subscriber in arrived where subscriber.stream.isOpen { add(subscriber) }
             again = pass()
         }
     }

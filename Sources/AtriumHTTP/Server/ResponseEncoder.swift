@@ -81,7 +81,8 @@ enum ResponseEncoder {
         buffer.append(contentsOf: dateLine)
         buffer.append(contentsOf: "Content-Type: ".utf8)
         buffer.append(contentsOf: response.contentType.utf8)
-        buffer.append(contentsOf: unframed ? "\r\nConnection: close\r\n".utf8 : "\r\nTransfer-Encoding: chunked\r\n".utf8)
+        let framing = unframed ? "\r\nConnection: close\r\n" : "\r\nTransfer-Encoding: chunked\r\n"
+        buffer.append(contentsOf: framing.utf8)
         buffer.append(contentsOf: "X-Request-ID: ".utf8)
         buffer.append(contentsOf: requestID.utf8)
         buffer.append(contentsOf: "\r\n".utf8)
