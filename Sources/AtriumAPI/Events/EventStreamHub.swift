@@ -101,12 +101,14 @@ final class EventStreamHub: @unchecked Sendable {
 
     private func run() {
         nextHeartbeat = atrium_monotonic_ns() &+ heartbeatNanoseconds
-        var again = false
+        var next = Next.wait
         while true {
             let (arrived, gone, stop) = monitor.withLock { () -> ([EventSubscriber], [Int], Bool) in
-                if !again && !wakeRequested && !stopping {
+                if next != .now && !wakeRequested && !stopping {
                     let now = atrium_monotonic_ns()
-                    if now < nextHeartbeat { monitor.wait(nanoseconds: nextHeartbeat &- now) }
+                    var until = nextHeartbeat
+                    if next == .soon { until = min(until, now &+ Self.backlogPause) }
+                    if now < until { monitor.wait(nanoseconds: until &- now) }
                 }
                 wakeRequested = false
                 let taken = (incoming, closedIDs, stopping)
@@ -118,7 +120,7 @@ final class EventStreamHub: @unchecked Sendable {
             // Added before the closed ones are removed: a stream may open and close between passes.
             for subscriber in arrived { add(subscriber) }
             for id in gone { remove(id) }
-            again = pass()
+            next = pass()
         }
     }
 
@@ -135,22 +137,28 @@ final class EventStreamHub: @unchecked Sendable {
         }
     }
 
-    /// One pass; true when there is more to do at once (a full batch, a backlog not yet sent).
-    private func pass() -> Bool {
+    /// When the next pass runs: at once (a full batch was read), soon (a stream catching up
+    /// waits for its client to take what it has), or at the next wake-up or heartbeat.
+    private enum Next { case now, soon, wait }
+
+    /// How long a backlog waits for its client to drain before the hub looks again.
+    static let backlogPause: UInt64 = 5_000_000
+
+    private func pass() -> Next {
         let now = atrium_monotonic_ns()
         let heartbeatDue = now >= nextHeartbeat
         if heartbeatDue { nextHeartbeat = now &+ heartbeatNanoseconds }
         guard !subscribers.isEmpty else {
             seen = nil
-            return false
+            return .wait
         }
         let all = Array(subscribers.values)
         let read: PassRead
         do {
             read = try store.read { reader in try self.read(reader, subscribers: all, heartbeatDue: heartbeatDue) }
         } catch {
-            // The store did not answer (busy, closing): try again at the next wake or heartbeat.
-            return false
+            // The store did not answer (busy, closing): try again shortly.
+            return .soon
         }
         lastEpoch = read.epoch
         for id in read.revoked {
@@ -159,12 +167,16 @@ final class EventStreamHub: @unchecked Sendable {
             subscriber.stream.finish()
             remove(id)
         }
-        var more = read.events.count == Self.batchLimit
+        var next: Next = read.events.count == Self.batchLimit ? .now : .wait
         for (id, backlog) in read.backlogs {
             guard let subscriber = subscribers[id] else { continue }
+            guard !backlog.deferred else {
+                if next == .wait { next = .soon }
+                continue
+            }
             for event in backlog.events { subscriber.outgoing += ServerSentEvents.text(for: event) }
             subscriber.cursor = backlog.reachedID
-            if backlog.complete { subscriber.catchingUp = false } else { more = true }
+            if backlog.complete { subscriber.catchingUp = false } else if next == .wait { next = .soon }
         }
         fanOut(read.events)
         seen = read.seen
@@ -175,7 +187,7 @@ final class EventStreamHub: @unchecked Sendable {
             subscriber.outgoing = []
             if !subscriber.stream.send(bytes) { remove(subscriber.id) }
         }
-        return more
+        return next
     }
 
     /// What one pass read in its snapshot.
@@ -193,6 +205,8 @@ final class EventStreamHub: @unchecked Sendable {
         /// The id the stream has been given or passed over once these are sent.
         var reachedID: Int64
         var complete: Bool
+        /// Not read: the client has not yet taken what it was sent.
+        var deferred = false
     }
 
     private func read(_ reader: StoreReader, subscribers all: [EventSubscriber], heartbeatDue: Bool) throws
@@ -215,6 +229,9 @@ final class EventStreamHub: @unchecked Sendable {
     /// The events a catching-up stream has not had, up to `upTo`, at most about half its buffer.
     private func backlog(_ subscriber: EventSubscriber, upTo last: Int64, reader: StoreReader) throws -> Backlog {
         guard subscriber.cursor < last else { return Backlog(events: [], reachedID: subscriber.cursor, complete: true) }
+        if subscriber.stream.waitingBytes > subscriber.stream.bufferLimit / 2 {
+            return Backlog(events: [], reachedID: subscriber.cursor, complete: false, deferred: true)
+        }
         let page = try reader.events(subscriber.masks.groups, from: .oldestAfter(subscriber.cursor),
                                      limit: Self.batchLimit).filter { $0.id <= last }
         var budget = subscriber.stream.bufferLimit / 2

@@ -18,6 +18,8 @@ public final class HTTPStream: Sendable {
     public let bufferLimit: Int
     /// Bytes handed to the loop that it has not taken yet.
     private let queued = Atomic<Int>(0)
+    /// Bytes the socket has not taken yet (published by the loop after each write).
+    private let unsent = Atomic<Int>(0)
     private let closed = Atomic<Bool>(false)
     private let closeObserver = Mutex<(@Sendable () -> Void)?>(nil)
 
@@ -27,6 +29,10 @@ public final class HTTPStream: Sendable {
         self.generation = generation
         self.bufferLimit = bufferLimit
     }
+
+    /// Bytes waiting for the client: handed over but not yet taken by the loop, or not yet
+    /// taken by the socket. A sender with more to say than fits can wait for this to fall.
+    public var waitingBytes: Int { queued.load(ordering: .relaxed) + unsent.load(ordering: .relaxed) }
 
     /// False once the connection is gone (closed by the client, dropped, ended, shut down).
     public var isOpen: Bool { !closed.load(ordering: .acquiring) }
@@ -67,6 +73,11 @@ public final class HTTPStream: Sendable {
     /// The loop took `count` queued bytes into the connection's output.
     func taken(_ count: Int) {
         _ = queued.subtract(count, ordering: .relaxed)
+    }
+
+    /// The loop's count of output the socket has not taken.
+    func setUnsent(_ count: Int) {
+        unsent.store(count, ordering: .relaxed)
     }
 
     /// The connection is gone: later sends are refused, the observer hears of it once.
