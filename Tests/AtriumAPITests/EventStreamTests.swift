@@ -188,9 +188,14 @@ struct EventStreamTests {
         #expect(!untouched.closed)
     }
 
+    /// Events of about 2 KB each for the slow-consumer test: about 800 KB, several times what a
+    /// stalled client can hold (64 KiB queued, the socket's send buffer, its receive buffer),
+    /// while a reading client has 64 KiB of slack even on a loaded machine.
+    static let flood = 400
+
     @Test("A client that stops reading is dropped once its buffer fills; the others go on; it resumes")
     func slowConsumerDropped() throws {
-        let server = try TestServer(["--stream-buffer-bytes", "8192"])
+        let server = try TestServer(["--stream-buffer-bytes", "65536"])
         let client = try server.client()
         let owner = try client.signUp()
         _ = try Self.record(client, owner)
@@ -204,15 +209,15 @@ struct EventStreamTests {
         Thread.detachNewThread {
             defer { done.signal() }
             guard let writer = try? HTTPTestClient(port: port) else { return }
-            for n in 0..<300 {
+            for n in 0..<Self.flood {
                 if let id = try? Self.record(writer, owner, data: #"{"n":\#(n),"pad":"\#(filler)"}"#) { created.append(id) }
             }
         }
         // The reading client keeps up while the events flow; the stalled one never reads.
-        let read = reader.events(300, timeout: 60).map(\.id)
+        let read = reader.events(Self.flood, timeout: 60).map(\.id)
         done.wait()
         let ids = created.all
-        #expect(ids.count == 300)
+        #expect(ids.count == Self.flood)
         #expect(read == ids, "a reading client lost events")
         #expect(stalled.waitForClose(timeout: 15), "the stalled client was not dropped")
         #expect(!stalled.ended, "a dropped client must not see a clean end")
@@ -220,10 +225,10 @@ struct EventStreamTests {
             if case .event(let id, _, _) = item { return id }
             return nil
         }
-        #expect(got.count < 300)
+        #expect(got.count < Self.flood)
         // It resumes where it was cut off and gets the rest, once each.
         let resumed = try Self.open(server, [owner.bearer, ("Last-Event-ID", "evt_\(got.last ?? baseline)")])
-        let rest = resumed.events(300 - got.count, timeout: 30).map(\.id)
+        let rest = resumed.events(Self.flood - got.count, timeout: 30).map(\.id)
         #expect(got + rest == ids, "lost or repeated across the drop")
     }
 
