@@ -188,6 +188,66 @@ struct EventStreamTests {
         #expect(!untouched.closed)
     }
 
+    @Test("A narrowed key's and a deleted workspace's streams end; a role change keeping what one reads does not")
+    func rightsChangesEndStreams() throws {
+        let server = try TestServer()
+        let client = try server.client()
+        let owner = try client.signUp()
+        let main = owner.mainWorkspaceID
+        let other = try client.createWorkspace(owner, name: "Doomed")
+        let key = try client.createKey(owner, mode: "full")
+        let guest = try client.signUp()
+        let memberID = try client.join(guest, workspaceID: main, owner: owner, role: "viewer")
+        let byKey = try Self.open(server, [("X-API-Key", key.secret)])
+        let inDoomed = try Self.open(server, [owner.bearer, ("X-Workspace-ID", String(other))])
+        let byGuest = try Self.open(server, [guest.bearer, ("X-Workspace-ID", String(main))])
+        #expect(try client.request("PUT", "/v1/api-keys/\(key.id)", headers: [owner.bearer],
+                                   body: #"{"name":"k","mode":"full","permissions":["members:read"]}"#).status == 200)
+        #expect(byKey.waitForClose(timeout: 10) && byKey.ended, "the narrowed key's stream goes on")
+        #expect(try client.request("DELETE", "/v1/workspaces/\(other)", headers: [owner.bearer]).status == 204)
+        #expect(inDoomed.waitForClose(timeout: 10) && inDoomed.ended, "the deleted workspace's stream goes on")
+        // viewer → editor: the guest still reads the same events, so its stream goes on.
+        #expect(try client.request("PATCH", "/v1/workspaces/\(main)/members/\(memberID)", headers: [owner.bearer],
+                                   body: #"{"role":"editor"}"#).status == 200)
+        _ = try Self.record(client, owner)
+        #expect(byGuest.events(2, timeout: 10).map(\.type) == ["member.role_changed", "record.created"])
+        #expect(!byGuest.closed)
+    }
+
+    @Test("Streams count against --max-connections")
+    func streamsCountAsConnections() throws {
+        let server = try TestServer(["--max-connections", "3"])
+        let client = try server.client()
+        let owner = try client.signUp()
+        let streams = try (0..<2).map { _ in try Self.open(server, [owner.bearer]) }
+        #expect(streams.allSatisfy { $0.status == 200 })
+        // The test client and two streams hold the three connections: the next one is refused.
+        let refused = try WireSocket(port: server.port)
+        try refused.send(Wire.request("GET", "/healthz"))
+        let response = try refused.readResponse()
+        #expect(response.response.status == 503)
+    }
+
+    @Test("An HTTP/1.0 client gets a close-delimited stream (no chunked framing)")
+    func http10Stream() throws {
+        let server = try TestServer()
+        let client = try server.client()
+        let owner = try client.signUp()
+        let socket = try WireSocket(port: server.port, receiveTimeout: 5)
+        try socket.send("GET /v1/events/stream HTTP/1.0\r\nAuthorization: Bearer \(owner.accessToken)\r\n\r\n")
+        var text = ""
+        let deadline = Date().addingTimeInterval(10)
+        while !text.contains(": stream open") && Date() < deadline { text += socket.readUntilClose(timeout: 0.2).text }
+        _ = try Self.record(client, owner)
+        while !text.contains("event: record.created") && Date() < deadline {
+            text += socket.readUntilClose(timeout: 0.2).text
+        }
+        #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(text)")
+        #expect(!text.contains("Transfer-Encoding") && text.contains("Connection: close"), "\(text)")
+        #expect(text.contains("\r\n\r\n: stream open\n\n"), "\(text)")
+        #expect(text.contains("\nevent: record.created\ndata: {"), "\(text)")
+    }
+
     /// Events of about 2 KB each for the slow-consumer test: about 800 KB, several times what a
     /// stalled client can hold (64 KiB queued, the socket's send buffer, its receive buffer),
     /// while a reading client has 64 KiB of slack even on a loaded machine.
