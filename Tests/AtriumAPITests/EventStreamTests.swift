@@ -214,6 +214,25 @@ struct EventStreamTests {
         #expect(!byGuest.closed)
     }
 
+    @Test("A key that expires ends its stream before the next event, not at the next heartbeat")
+    func expiringKeyEndsStream() throws {
+        let server = try TestServer()
+        let client = try server.client()
+        let owner = try client.signUp()
+        let created = try client.request("POST", "/v1/api-keys", headers: [owner.bearer],
+                                         body: #"{"name":"brief","mode":"full","expires_at":"\#(timestamp(secondsFromNow: 3))"}"#)
+        let secret = try #require(created.json["secret"]?.stringValue, "\(created.text)")
+        let stream = try Self.open(server, [("X-API-Key", secret)])
+        _ = try Self.record(client, owner, data: #"{"before":"expiry"}"#)
+        #expect(stream.events(1, timeout: 10).count == 1)
+        usleep(3_500_000)
+        _ = try Self.record(client, owner, data: #"{"after":"expiry"}"#)
+        // The default heartbeat is 15 s away: the event itself must trigger the re-validation.
+        #expect(stream.waitForClose(timeout: 5) && stream.ended, "the expired key's stream goes on")
+        let leaked = stream.drain(timeout: 0).filter { if case .event = $0 { return true } else { return false } }
+        #expect(leaked.isEmpty, "an event after the key expired: \(leaked)")
+    }
+
     @Test("Streams count against --max-connections")
     func streamsCountAsConnections() throws {
         let server = try TestServer(["--max-connections", "3"])

@@ -153,7 +153,8 @@ enum EventEndpoints {
         case .fanOut(let all): workspaces = all
         }
         let subscription = EventSubscription(
-            request: request, wanted: wanted, masks: EventTypeMasks(workspaces, wanted: wanted), cursor: cursor)
+            request: request, wanted: wanted, masks: EventTypeMasks(workspaces, wanted: wanted), cursor: cursor,
+            credentialExpiresAt: try credentialExpiry(request))
         let hub = request.services.eventStreams
         var response = HTTPResponse(
             status: 200, headers: [("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")],
@@ -162,6 +163,17 @@ enum EventEndpoints {
         response.body = Array(": stream open\n\n".utf8)
         response.stream = HTTPStreamStart { stream in hub.subscribe(stream, subscription) }
         return response
+    }
+
+    /// When the request's credential stops working by itself: its key's expiry, or its
+    /// access token's `exp` (the authenticator has already verified the token).
+    private static func credentialExpiry(_ request: ListRequest) throws -> Int64? {
+        if let key = request.keyRow { return key.expiresAt }
+        guard case .bearer(let token) = try Authenticator.presented(request.http),
+              let claims = try? request.services.codec.verify(token, now: request.now / 1000) else {
+            return nil
+        }
+        return claims.expiresAt.multipliedReportingOverflow(by: 1000).overflow ? nil : claims.expiresAt * 1000
     }
 
     static func list(_ request: ListRequest, reader: StoreReader) throws -> HTTPResponse {

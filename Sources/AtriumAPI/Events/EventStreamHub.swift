@@ -214,9 +214,12 @@ final class EventStreamHub: @unchecked Sendable {
         let epoch = try reader.tenancyEpoch()
         let start = try seen ?? reader.lastEventID()
         var result = PassRead(epoch: epoch, seen: start)
-        if (heartbeatDue || epoch != lastEpoch) {
-            result.revoked = all.filter { !Self.stillAdmitted($0, reader: reader) }.map(\.id)
-        }
+        let everyone = heartbeatDue || epoch != lastEpoch
+        let now = Clock.nowMilliseconds()
+        result.revoked = all.filter { subscriber in
+            let expired = subscriber.subscription.credentialExpiresAt.map { $0 <= now } ?? false
+            return (everyone || expired) && !Self.stillAdmitted(subscriber, reader: reader)
+        }.map(\.id)
         result.events = try reader.outboxEvents(after: start, limit: Self.batchLimit)
         result.seen = result.events.last?.id ?? start
         let revokedIDs = Set(result.revoked)

@@ -49,6 +49,9 @@ struct EventSubscription: Sendable {
     let wanted: Set<String>
     let masks: EventTypeMasks
     let cursor: Int64
+    /// When the credential expires by itself (a key's `expires_at`, an access token's `exp`),
+    /// in milliseconds: from then on the stream is re-validated before anything is sent.
+    let credentialExpiresAt: Int64?
 }
 
 /// One open stream, as the hub thread keeps it.
