@@ -147,11 +147,7 @@ enum EventEndpoints {
             cursor = try reader.lastEventID()
         }
         try requireRetained(.oldestAfter(cursor), reader: reader)
-        let workspaces: [ResolvedWorkspace]
-        switch request.scope {
-        case .one(let workspace): workspaces = [workspace]
-        case .fanOut(let all): workspaces = all
-        }
+        let workspaces = request.scope.workspaces
         let subscription = EventSubscription(
             request: request, wanted: wanted, masks: EventTypeMasks(workspaces, wanted: wanted), cursor: cursor,
             credentialExpiresAt: try credentialExpiry(request))
@@ -181,11 +177,7 @@ enum EventEndpoints {
         let position = try position(request.query)
         let wanted = try requestedTypes(request.query)
         try requireRetained(position, reader: reader)
-        let workspaces: [ResolvedWorkspace]
-        switch request.scope {
-        case .one(let workspace): workspaces = [workspace]
-        case .fanOut(let all): workspaces = all
-        }
+        let workspaces = request.scope.workspaces
         let events = try reader.events(visibility(workspaces, wanted: wanted), from: position, limit: limit + 1)
         let page = events.prefix(limit)
         var next: String?

@@ -278,12 +278,7 @@ final class EventStreamHub: @unchecked Sendable {
                 now: request.now, principal: principal, keyRow: keyRow, selector: request.selector,
                 scope: NoWorkspace())
             let set = try EndpointResponder.resolveList(account, needs: [], reader: reader, services: services)
-            let workspaces: [ResolvedWorkspace]
-            switch set {
-            case .one(let workspace): workspaces = [workspace]
-            case .fanOut(let all): workspaces = all
-            }
-            return EventTypeMasks(workspaces, wanted: subscriber.subscription.wanted) == subscriber.masks
+            return EventTypeMasks(set.workspaces, wanted: subscriber.subscription.wanted) == subscriber.masks
         } catch {
             return false
         }

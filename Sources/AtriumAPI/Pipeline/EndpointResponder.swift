@@ -138,12 +138,8 @@ struct EndpointResponder: HTTPHandler {
                 principal: request.principal, selector: request.selector,
                 requireWorkspace: services.configuration.requireWorkspace, needs: permission, lookup: lookup))
         }
-        let workspaces: [ResolvedWorkspace]
-        switch set {
-        case .one(let resolved): workspaces = [resolved]
-        case .fanOut(let all): workspaces = all
-        }
-        try FeatureGate.requireKeysAllowed(for: request.principal, in: workspaces, services: services, reader: reader)
+        try FeatureGate.requireKeysAllowed(for: request.principal, in: set.workspaces, services: services,
+                                           reader: reader)
         return set
     }
 
