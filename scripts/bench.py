@@ -401,6 +401,15 @@ def main():
     only = os.environ.get("BENCH_ONLY")
     if only:
         servers = [cls for cls in servers if cls.name in only.split(",")]
+    if only and "events" in only.split(","):
+        # The event-stream case alone (scripts/bench_events.py).
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import bench_events
+        result = bench_events.main()
+        with open(os.path.join(BENCH_DIR, "events.json"), "w") as f:
+            json.dump(result, f, indent=1)
+        if servers == []:
+            return
     rounds = {s.name: [] for s in servers}
     for r in range(args.rounds):
         for i, cls in enumerate(servers):
@@ -476,6 +485,11 @@ def main():
                   f"{statistics.median(mems):.2f} KiB")
     with open(os.path.join(BENCH_DIR, "last.json"), "w") as f:
         json.dump({"rounds": rounds, "summary": summary}, f, indent=1)
+    if not only:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import bench_events
+        with open(os.path.join(BENCH_DIR, "events.json"), "w") as f:
+            json.dump(bench_events.main(), f, indent=1)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ public final class SQLiteConnection {
     private(set) var db: OpaquePointer?
     private var statements: [String: SQLiteStatement] = [:]
     /// Set by a write body that wants the database's commit observer told once its
-    /// transaction is durable (see `SQLiteDatabase.setCommitObserver`).
+    /// transaction is durable (see `SQLiteDatabase.addCommitObserver`).
     var commitNotificationRequested = false
 
     /// Opens `path` with `flags` and turns on extended result codes. No pragmas.

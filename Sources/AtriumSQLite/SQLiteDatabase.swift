@@ -84,9 +84,10 @@ public final class SQLiteDatabase: Sendable {
     }
 
     /// `observer` runs on the writer thread after each COMMIT whose transaction called
-    /// `SQLiteConnection.requestCommitNotification()`; it must return quickly (signal, don't work).
-    public func setCommitObserver(_ observer: @escaping @Sendable () -> Void) {
-        writer.setCommitObserver(observer)
+    /// `SQLiteConnection.requestCommitNotification()`, beside every observer added before it;
+    /// it must return quickly (signal, don't work).
+    public func addCommitObserver(_ observer: @escaping @Sendable () -> Void) {
+        writer.addCommitObserver(observer)
     }
 
     /// Stops taking writes, finishes the queued ones and closes every connection (readers in

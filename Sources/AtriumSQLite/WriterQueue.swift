@@ -30,7 +30,7 @@ final class WriterQueue: @unchecked Sendable {
     private var writerIsWaiting = false
     private var stopped = false
     /// Told after a COMMIT whose transaction asked for it; read under `mutex`.
-    private var commitObserver: (@Sendable () -> Void)?
+    private var commitObservers: [@Sendable () -> Void] = []
 
     private let connection: SQLiteConnection
     private let maxBatchSize: Int
@@ -65,9 +65,9 @@ final class WriterQueue: @unchecked Sendable {
 
     // MARK: Callers
 
-    func setCommitObserver(_ observer: @escaping @Sendable () -> Void) {
+    func addCommitObserver(_ observer: @escaping @Sendable () -> Void) {
         mutex.lock()
-        commitObserver = observer
+        commitObservers.append(observer)
         mutex.unlock()
     }
 
@@ -277,9 +277,9 @@ final class WriterQueue: @unchecked Sendable {
             if connection.commitNotificationRequested {
                 connection.commitNotificationRequested = false
                 mutex.lock()
-                let observer = commitObserver
+                let observers = commitObservers
                 mutex.unlock()
-                observer?()
+                for observer in observers { observer() }
             }
         } catch {
             if !connection.isAutocommit {

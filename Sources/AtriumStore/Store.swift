@@ -89,8 +89,10 @@ public final class Store: Sendable {
 
     /// `observer` runs after each commit of a write that asked for it
     /// (`StoreWriter.requestCommitNotification`), on the writer thread: signal, don't work.
+    /// Several may observe (the webhook dispatcher, the event streams); each is told of every
+    /// such commit.
     public func onCommit(_ observer: @escaping @Sendable () -> Void) {
-        database.setCommitObserver(observer)
+        database.addCommitObserver(observer)
     }
 
     /// A cheap readiness check: the writer takes writes and a reader answers.

@@ -75,4 +75,21 @@ extension StoreReader {
         defer { statement.reset() }
         return try statement.step() ? statement.int64(0) : 1
     }
+
+    /// The id of the newest event ever written (0 when none): a stream that starts "now"
+    /// sends what comes after it.
+    public func lastEventID() throws(SQLiteError) -> Int64 {
+        let statement = try connection.prepare(
+            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)")
+        defer { statement.reset() }
+        return try statement.step() ? statement.int64(0) : 0
+    }
+
+    /// The store-wide tenancy counter: it moves in every transaction that revokes or changes
+    /// someone's rights (`StoreWriter.tenancyChanged`).
+    public func tenancyEpoch() throws(SQLiteError) -> Int64 {
+        let statement = try connection.prepare("SELECT value FROM tenancy_epoch WHERE id = 1")
+        defer { statement.reset() }
+        return try statement.step() ? statement.int64(0) : 0
+    }
 }

@@ -24,6 +24,7 @@ extension StoreWriter {
         try connection.run("DELETE FROM workspace_requests WHERE workspace_id = ?", [.integer(id)])
         try connection.run("UPDATE users SET main_workspace_id = NULL WHERE main_workspace_id = ?", [.integer(id)])
         try connection.run("DELETE FROM workspaces WHERE id = ?", [.integer(id)])
+        try tenancyChanged()
     }
 
     public func createInvitation(workspaceID: Int64, email: String, role: Role, tokenHash: [UInt8], invitedBy: Int64,
@@ -65,10 +66,12 @@ extension StoreWriter {
 
     public func setMemberRole(memberID: Int64, role: Role) throws(SQLiteError) {
         try connection.run("UPDATE members SET role = ? WHERE id = ?", [.text(role.rawValue), .integer(memberID)])
+        try tenancyChanged()
     }
 
     public func removeMember(memberID: Int64) throws(SQLiteError) {
         try connection.run("DELETE FROM members WHERE id = ?", [.integer(memberID)])
+        try tenancyChanged()
     }
 
     /// Makes `newOwnerID` the owner and the previous owner an admin; the previous owner loses
@@ -85,6 +88,7 @@ extension StoreWriter {
         try connection.run("UPDATE users SET main_workspace_id = NULL, updated_at = ?"
                                + " WHERE id = ? AND main_workspace_id = ?",
                            [.integer(now), .integer(oldOwnerID), .integer(workspaceID)])
+        try tenancyChanged()
     }
 
     /// One audit entry, in the same transaction as the change it records.

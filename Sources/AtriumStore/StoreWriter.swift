@@ -104,6 +104,7 @@ public struct StoreWriter {
     public func revokeSession(id: Int64, now: Int64) throws(SQLiteError) {
         try connection.run("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                            [.integer(now), .integer(id)])
+        try tenancyChanged()
     }
 
     // MARK: API keys
@@ -137,6 +138,7 @@ public struct StoreWriter {
                            [.text(name), permissions.map { .text($0.joined(separator: " ")) } ?? .null,
                             expiresAt.map(SQLiteValue.integer) ?? .null, .integer(id)])
         guard connection.changes == 1 else { throw StoreError.notFound }
+        try tenancyChanged()
         if let allowList {
             try connection.run("DELETE FROM api_key_workspaces WHERE key_id = ?", [.integer(id)])
             for workspace in Set(allowList) {
@@ -151,7 +153,9 @@ public struct StoreWriter {
     /// Deletes (revokes) a key; false when it did not exist.
     public func deleteAPIKey(id: Int64) throws(SQLiteError) -> Bool {
         try connection.run("DELETE FROM api_keys WHERE id = ?", [.integer(id)])
-        return connection.changes == 1
+        let deleted = connection.changes == 1
+        if deleted { try tenancyChanged() }
+        return deleted
     }
 
     /// Records when keys were last used (coalesced by the caller; never on the request path).
@@ -194,11 +198,22 @@ extension StoreWriter {
     /// Assigns a plan to a user; false when no user has that email.
     public func setPlan(email: String, plan: String) throws(SQLiteError) -> Bool {
         try connection.run("UPDATE users SET plan = ? WHERE email = ?", [.text(plan), .text(email)])
-        return connection.changes == 1
+        let changed = connection.changes == 1
+        if changed { try tenancyChanged() }
+        return changed
     }
 }
 
 extension StoreWriter {
+    /// Bumps the store-wide tenancy counter (`StoreReader.tenancyEpoch`) in this transaction
+    /// and asks for a commit notification: a write that revokes or changes someone's rights
+    /// calls it, so open event streams re-validate their callers before sending anything the
+    /// write committed (docs/events.md).
+    public func tenancyChanged() throws(SQLiteError) {
+        try connection.run("UPDATE tenancy_epoch SET value = value + 1 WHERE id = 1")
+        connection.requestCommitNotification()
+    }
+
     /// Asks for the store's commit observer (`Store.onCommit`) to run once this write's
     /// transaction is durable; writing an outbox event does it already.
     public func requestCommitNotification() {

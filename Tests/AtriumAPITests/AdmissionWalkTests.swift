@@ -61,7 +61,7 @@ struct AdmissionWalkTests {
             "deleteWebhook": Call(parameters: ["id": .webhook]),
             "rotateWebhookSecret": Call(parameters: ["id": .webhook]),
             "listDeliveries": Call(parameters: ["id": .webhook]),
-            "listEvents": Call(),
+            "listEvents": Call(), "streamEvents": Call(),
         ]
         let collection = ["collection": Fixture.collection]
         table["createRecord"] = Call(parameters: collection, body: data)

@@ -183,4 +183,49 @@ struct ConnectionStateMachineTests {
         clock.advance(seconds: 0.2)
         #expect(expiry(machine, clock) == .close)
     }
+
+    @Test("a streaming response is never idle: an hour without output does not close it")
+    func streamIsNotTimedOutAsIdle() {
+        var clock = FakeClock()
+        var machine = accepted(clock)
+        bytes(&machine, .head, clock)
+        machine.requestComplete(toHandler: true)
+        clock.advance(seconds: 0.01)
+        machine.handlerFinished(at: clock.now)
+        machine.streamStarted(at: clock.now)
+        machine.wrote(200, outputLeft: false, at: clock.now)
+        #expect(machine.phase == .streaming)
+        clock.advance(seconds: 3600)
+        #expect(expiry(machine, clock) == .none)
+        // A chunk that goes out whole changes nothing.
+        machine.wrote(40, outputLeft: false, at: clock.now)
+        clock.advance(seconds: 3600)
+        #expect(expiry(machine, clock) == .none)
+    }
+
+    @Test("a streaming response whose client stops reading closes at the stalled-output limit (idle timeout)")
+    func stalledStreamIsClosed() {
+        var clock = FakeClock()
+        var machine = accepted(clock)
+        machine.streamStarted(at: clock.now)
+        machine.wrote(1000, outputLeft: true, at: clock.now)   // the socket took part of a chunk
+        #expect(machine.phase == .writing)
+        clock.advance(seconds: 59)
+        machine.wrote(0, outputLeft: true, at: clock.now)   // a heartbeat queued behind it, no progress
+        #expect(expiry(machine, clock) == .none)
+        clock.advance(seconds: 1.5)
+        #expect(expiry(machine, clock) == .close)
+    }
+
+    @Test("a stream that ended is an ordinary connection again: its lingering close and idle rules apply")
+    func endedStreamFollowsTheUsualRules() {
+        var clock = FakeClock()
+        var machine = accepted(clock)
+        machine.streamStarted(at: clock.now)
+        clock.advance(seconds: 500)
+        machine.streamEnded(at: clock.now)
+        #expect(machine.phase == .idle)
+        clock.advance(seconds: 61)
+        #expect(expiry(machine, clock) == .close)
+    }
 }

@@ -78,6 +78,7 @@ public final class AtriumApplication: Sendable {
         MetricsText.httpMetrics.withLock { $0 = httpServer.metrics }
         server.withLock { $0 = httpServer }
         services.webhooks.start()
+        services.eventStreams.start()
         let services = self.services
         let stop = self
         OSThread.spawn(name: "atrium-keyuse") {
@@ -107,6 +108,7 @@ public final class AtriumApplication: Sendable {
             return taken
         }
         running?.shutdown()
+        services.eventStreams.stop()
         services.webhooks.stop()
         flusherStop.store(true, ordering: .releasing)
         services.keyUsage.flush(to: services.store)
@@ -124,6 +126,9 @@ enum MetricsText {
     static func render(services: Services) -> String {
         var out = httpMetrics.withLock { $0?.render() } ?? ""
         let stats = services.store.statistics
+        out += "# HELP atrium_event_streams_open Open GET /v1/events/stream connections.\n"
+        out += "# TYPE atrium_event_streams_open gauge\n"
+        out += "atrium_event_streams_open \(services.eventStreams.openStreams)\n"
         out += "# HELP atrium_store_commits_total Write transactions committed (group commits).\n"
         out += "# TYPE atrium_store_commits_total counter\n"
         out += "atrium_store_commits_total \(stats.commits)\n"

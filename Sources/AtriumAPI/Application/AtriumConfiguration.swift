@@ -27,6 +27,9 @@ public struct AtriumConfiguration: Sendable {
     public var webhookRetryBaseMilliseconds: Int64 = 5_000
     /// Events older than this are purged (once no webhook delivery still needs them).
     public var eventRetentionSeconds: Int64 = 7 * 86400
+    /// How often an open event stream gets a heartbeat comment and its caller is re-validated
+    /// (`--event-heartbeat-ms`, hidden: for tests).
+    public var eventHeartbeatMilliseconds = 15_000
     public var webhookConcurrency = 16
     public var webhookEndpointConcurrency = 4
     /// Extra CA certificates (PEM) trusted for HTTPS receivers.

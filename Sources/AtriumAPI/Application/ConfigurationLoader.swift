@@ -60,6 +60,12 @@ public enum ConfigurationLoader {
         ("event-retention", { c, v throws(ConfigurationError) in
             c.eventRetentionSeconds = Int64(try integer(v, "event-retention", 1...(366 * 86400)))
         }),
+        ("event-heartbeat-ms", { c, v throws(ConfigurationError) in
+            c.eventHeartbeatMilliseconds = try integer(v, "event-heartbeat-ms", 10...3_600_000)
+        }),
+        ("stream-buffer-bytes", { c, v throws(ConfigurationError) in
+            c.http.streamBufferBytes = try integer(v, "stream-buffer-bytes", 4096...(64 << 20))
+        }),
         ("webhook-concurrency", { c, v throws(ConfigurationError) in
             c.webhookConcurrency = try integer(v, "webhook-concurrency", 1...1024)
         }),

@@ -25,6 +25,8 @@ public final class Services: Sendable {
     let rateLimiter = RateLimiter(clock: { Clock.nowMilliseconds() })
     /// Delivers the outbox to webhook endpoints (started with the server).
     public let webhooks: WebhookDispatcher
+    /// Feeds the open event streams (`GET /v1/events/stream`; started with the server).
+    let eventStreams: EventStreamHub
 
     init(configuration: AtriumConfiguration, store: Store, jwtKeys: JWTKeySet, plans: PlanCatalog) throws {
         self.plans = plans
@@ -57,5 +59,6 @@ public final class Services: Sendable {
         dispatch.retrySchedule = RetrySchedule(firstDelayMilliseconds: configuration.webhookRetryBaseMilliseconds)
         dispatch.retentionMilliseconds = configuration.eventRetentionSeconds * 1000
         webhooks = WebhookDispatcher(store: store, client: client, configuration: dispatch)
+        eventStreams = EventStreamHub(store: store, heartbeatMilliseconds: configuration.eventHeartbeatMilliseconds)
     }
 }

@@ -13,7 +13,8 @@ import AtriumWebhooks
 /// workspaces its admission resolved (one, or a fan-out with `workspaces=`).
 enum EventEndpoints {
     static func all() -> [Endpoint] {
-        [Endpoint(.get, "/v1/events", .list(.any, [], list), documentation: Docs.list)]
+        [Endpoint(.get, "/v1/events", .list(.any, [], list), documentation: Docs.list),
+         Endpoint(.get, "/v1/events/stream", .list(.any, [], stream), documentation: Docs.stream)]
     }
 
     /// What the OpenAPI document says about each operation.
@@ -24,6 +25,15 @@ enum EventEndpoints {
         static let after = Parameter(
             "after", in: .query, .string(pattern: "^(evt_)?[1-9][0-9]{0,18}$"),
             "Oldest first, starting after this event id (`evt_42` or `42`).")
+        static let lastEventID = Parameter(
+            "Last-Event-ID", in: .header, .string(pattern: "^(evt_)?[1-9][0-9]{0,18}$"),
+            "Resume after this event (sent by EventSource on reconnection); wins over `after`.")
+        static let stream = EndpointDocumentation(
+            "streamEvents",
+            "The resolved workspace's events as Server-Sent Events (`id:` the event id, `event:` its type, "
+                + "`data:` the event JSON), from now or after an event, with a `: keep-alive` comment every 15 s",
+            errors: [.cursorExpired, .invalidParameter], responseMediaType: "text/event-stream",
+            parameters: [type, after, lastEventID])
         static let list = EndpointDocumentation(
             "listEvents", "The resolved workspace's events: newest first, or oldest first after an event",
             errors: [.cursorExpired], response: .page(of: .ref("Event")), parameters: [type, after], paginated: true)
@@ -58,7 +68,8 @@ enum EventEndpoints {
     /// The types a caller with `permissions` may see among `wanted`.
     static func visibleTypes(_ permissions: PermissionSet, of wanted: Set<String>) -> [String] {
         WebhookEndpoints.eventTypes.filter { type in
-            wanted.contains(type) && families.contains { type.hasPrefix($0.prefix) && permissions.contains($0.permission) }
+            wanted.contains(type)
+                && families.contains { type.hasPrefix($0.prefix) && permissions.contains($0.permission) }
         }
     }
 
@@ -117,16 +128,57 @@ enum EventEndpoints {
         }
     }
 
+    /// `GET /v1/events/stream`: checks what the list checks (types, position, retention), then
+    /// answers with a streaming response that the hub (`EventStreamHub`) feeds. Without a
+    /// position the stream starts at the newest event of this snapshot: it sends what is
+    /// committed after it, with no gap between the two.
+    static func stream(_ request: ListRequest, reader: StoreReader) throws -> HTTPResponse {
+        let wanted = try requestedTypes(request.query)
+        if !request.query.values("cursor").isEmpty { throw APIError.invalidParameter("cursor") }
+        let cursor: Int64
+        let lastEventIDs = request.http.headers.values("last-event-id")
+        if !lastEventIDs.isEmpty {
+            guard lastEventIDs.count == 1, let id = eventID(lastEventIDs[0].trimmingSpaces) else {
+                throw APIError.invalidParameter("Last-Event-ID")
+            }
+            cursor = id
+        } else if case .oldestAfter(let id) = try position(request.query) {
+            cursor = id
+        } else {
+            cursor = try reader.lastEventID()
+        }
+        try requireRetained(.oldestAfter(cursor), reader: reader)
+        let workspaces = request.scope.workspaces
+        let subscription = EventSubscription(
+            request: request, wanted: wanted, masks: EventTypeMasks(workspaces, wanted: wanted), cursor: cursor,
+            credentialExpiresAt: try credentialExpiry(request))
+        let hub = request.services.eventStreams
+        var response = HTTPResponse(
+            status: 200, headers: [("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")],
+            contentType: "text/event-stream")
+        // A first comment, so a client sees the stream open before the first event.
+        response.body = Array(": stream open\n\n".utf8)
+        response.stream = HTTPStreamStart { stream in hub.subscribe(stream, subscription) }
+        return response
+    }
+
+    /// When the request's credential stops working by itself: its key's expiry, or its
+    /// access token's `exp` (the authenticator has already verified the token).
+    private static func credentialExpiry(_ request: ListRequest) throws -> Int64? {
+        if let key = request.keyRow { return key.expiresAt }
+        guard case .bearer(let token) = try Authenticator.presented(request.http),
+              let claims = try? request.services.codec.verify(token, now: request.now / 1000) else {
+            return nil
+        }
+        return claims.expiresAt.multipliedReportingOverflow(by: 1000).overflow ? nil : claims.expiresAt * 1000
+    }
+
     static func list(_ request: ListRequest, reader: StoreReader) throws -> HTTPResponse {
         let limit = try request.query.limit()
         let position = try position(request.query)
         let wanted = try requestedTypes(request.query)
         try requireRetained(position, reader: reader)
-        let workspaces: [ResolvedWorkspace]
-        switch request.scope {
-        case .one(let workspace): workspaces = [workspace]
-        case .fanOut(let all): workspaces = all
-        }
+        let workspaces = request.scope.workspaces
         let events = try reader.events(visibility(workspaces, wanted: wanted), from: position, limit: limit + 1)
         let page = events.prefix(limit)
         var next: String?

@@ -29,7 +29,8 @@ enum Components {
         ], required: ["email", "password", "name"])),
         ("Login", .object([("email", .string(maxLength: 320)), ("password", .string(maxLength: 256))],
                           required: ["email", "password"])),
-        ("RefreshRequest", .object([("refresh_token", .string(minLength: 1, maxLength: 512))], required: ["refresh_token"])),
+        ("RefreshRequest", .object([("refresh_token", .string(minLength: 1, maxLength: 512))],
+                                   required: ["refresh_token"])),
         ("Tokens", tokens([])),
         ("LoginResult", tokens([("user", .ref("User"))])),
         ("SignupResult", tokens([("user", .ref("User")), ("workspace", .ref("Workspace"))])),
@@ -67,7 +68,8 @@ enum Components {
             ("expires_at", .timestamp), ("created_at", .timestamp),
         ], optional: ["token"])),
         ("InvitationCreate", .object([
-            ("email", .string(format: "email", maxLength: 320)), ("role", .string(values: ["admin", "editor", "viewer"])),
+            ("email", .string(format: "email", maxLength: 320)),
+            ("role", .string(values: ["admin", "editor", "viewer"])),
         ], required: ["email", "role"])),
         ("AcceptedInvitation", .record([("workspace", .ref("Workspace")), ("member", .ref("Member"))])),
         ("Usage", .record([
@@ -92,7 +94,8 @@ enum Components {
         ])),
         ("AuditEntry", .record([
             ("id", .id), ("action", .text),
-            ("actor", .object([("user_id", .nullable(.id)), ("credential", .nullable(.string(values: ["jwt", "api_key"]))),
+            ("actor", .object([("user_id", .nullable(.id)),
+                               ("credential", .nullable(.string(values: ["jwt", "api_key"]))),
                                ("key_id", .id)], required: ["user_id", "credential"])),
             ("target", .anyObject), ("ip", .nullable(.text)), ("created_at", .timestamp),
         ])),
@@ -138,7 +141,8 @@ enum Components {
         var properties: [(String, Schema)] = [
             ("id", .id), ("name", .text), ("mode", .string(values: ["workspace", "full", "scoped"])), ("prefix", .text),
             ("workspace_id", .id), ("workspace_ids", .array(.id)), ("permissions", .nullable(.array(.text))),
-            ("created_by", .id), ("created_at", .timestamp), ("last_used_at", nullableTime), ("expires_at", nullableTime),
+            ("created_by", .id), ("created_at", .timestamp), ("last_used_at", nullableTime),
+            ("expires_at", nullableTime),
         ]
         if withSecret { properties.append(("secret", .string(pattern: "^atr_"))) }
         return .record(properties, optional: ["workspace_id", "workspace_ids"])

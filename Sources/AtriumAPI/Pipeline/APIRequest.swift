@@ -53,6 +53,14 @@ public enum WorkspaceSet: Sendable {
     case one(ResolvedWorkspace)
     case fanOut([ResolvedWorkspace])
 
+    /// Every workspace resolved: one, or the fan-out's.
+    public var workspaces: [ResolvedWorkspace] {
+        switch self {
+        case .one(let workspace): return [workspace]
+        case .fanOut(let all): return all
+        }
+    }
+
     /// The ids to read, ascending for a fan-out.
     public var ids: [Int64] {
         switch self {

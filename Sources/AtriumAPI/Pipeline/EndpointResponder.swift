@@ -115,28 +115,32 @@ struct EndpointResponder: HTTPHandler {
             }
         case .list(let credential, let permission, let handler):
             return try run(.read(handler), open, credential, trail: &trail) { request, reader in
-                let lookup = StoreTenancyLookup(reader: reader)
-                let set: WorkspaceSet
-                if let all = try WorkspaceResolver.resolveFanOut(
-                    principal: request.principal, selector: request.selector, needs: permission, lookup: lookup) {
-                    set = .fanOut(all)
-                } else {
-                    set = .one(try WorkspaceResolver.resolve(
-                        principal: request.principal, selector: request.selector,
-                        requireWorkspace: services.configuration.requireWorkspace, needs: permission, lookup: lookup))
-                }
-                switch set {
-                case .one(let resolved):
-                    try requireKeysAllowed(request.principal, in: [resolved], reader: reader)
-                    return (set, resolved)
-                case .fanOut(let all):
-                    try requireKeysAllowed(request.principal, in: all, reader: reader)
-                    return (set, nil)
-                }
+                let set = try Self.resolveList(request, needs: permission, reader: reader, services: services)
+                if case .one(let resolved) = set { return (set, resolved) }
+                return (set, nil)
             }
         case .row(let credential, let scope, let work):
             return try runRow(scope, work, open, credential, trail: &trail)
         }
+    }
+
+    /// The workspaces of a list: one, or a fan-out (`workspaces=`), each gated by the plan's
+    /// key rule. Also what an open event stream re-runs to re-validate its caller.
+    static func resolveList(_ request: AccountRequest, needs permission: PermissionSet, reader: StoreReader,
+                            services: Services) throws -> WorkspaceSet {
+        let lookup = StoreTenancyLookup(reader: reader)
+        let set: WorkspaceSet
+        if let all = try WorkspaceResolver.resolveFanOut(
+            principal: request.principal, selector: request.selector, needs: permission, lookup: lookup) {
+            set = .fanOut(all)
+        } else {
+            set = .one(try WorkspaceResolver.resolve(
+                principal: request.principal, selector: request.selector,
+                requireWorkspace: services.configuration.requireWorkspace, needs: permission, lookup: lookup))
+        }
+        try FeatureGate.requireKeysAllowed(for: request.principal, in: set.workspaces, services: services,
+                                           reader: reader)
+        return set
     }
 
     /// Authentication, the session-only check and the query's syntax, inside the caller's

@@ -23,6 +23,10 @@ final class Connection {
     /// The phase (idle, reading a head or body, in a handler, writing, draining) and the
     /// deadline it runs against.
     var state: ConnectionStateMachine
+    /// The streaming response under way (`HTTPResponse.stream`); no request is read meanwhile.
+    var stream: HTTPStream?
+    /// The streaming response is close-delimited (HTTP/1.0) instead of chunked.
+    var streamUnframed = false
 
     init(fd: Int32, generation: UInt32, clientAddress: String, limits: HTTPLimits, now: UInt64) {
         self.fd = fd
@@ -51,6 +55,26 @@ struct InflightRequest {
 struct Completion: Sendable {
     let fd: Int32
     let generation: UInt32
-    /// Nil when the handler dropped its responder without answering (the loop sends a 500).
-    let response: HTTPResponse?
+    let payload: Payload
+
+    init(fd: Int32, generation: UInt32, response: HTTPResponse?) {
+        self.init(fd: fd, generation: generation, payload: .response(response))
+    }
+
+    init(fd: Int32, generation: UInt32, payload: Payload) {
+        self.fd = fd
+        self.generation = generation
+        self.payload = payload
+    }
+
+    enum Payload: Sendable {
+        /// A handler's answer; nil when it dropped its responder without answering (500).
+        case response(HTTPResponse?)
+        /// The next chunk of a streaming response (`HTTPStream.send`).
+        case chunk([UInt8])
+        /// A streaming response is over: the final chunk, then close (`HTTPStream.finish`).
+        case end
+        /// A streaming response's client fell too far behind: close without a final chunk.
+        case drop
+    }
 }

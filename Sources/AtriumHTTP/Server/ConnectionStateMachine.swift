@@ -15,6 +15,8 @@
 /// - while a handler has the request, no timeout runs (the handler's answer ends it);
 /// - output the client does not take closes the connection after the idle timeout without a
 ///   byte going out;
+/// - a streaming response (Server-Sent Events) is never idle, however long nothing is sent,
+///   but its output is held to the stalled-output rule like any other;
 /// - a lingering close ends at its drain deadline.
 struct ConnectionStateMachine: Equatable {
     /// What the connection is waiting for.
@@ -27,6 +29,8 @@ struct ConnectionStateMachine: Equatable {
         case readingBody
         /// A handler on a worker has the request.
         case inHandler
+        /// A streaming response is open; its body comes when there is something to send.
+        case streaming
         /// Response bytes wait for the client to make room in the socket.
         case writing
         /// Our side is shut; the client's remaining input is read and dropped until EOF or the
@@ -46,6 +50,7 @@ struct ConnectionStateMachine: Equatable {
     /// Where the current request is on the wire, ignoring handler, output and draining.
     private var reading: Phase = .idle
     private var handlerRunning = false
+    private var streamOpen = false
     private var outputBlocked = false
     private var drainDeadline: UInt64?
     /// Monotonic nanoseconds: the last byte in or out; the start of the current head and body;
@@ -64,11 +69,13 @@ struct ConnectionStateMachine: Equatable {
         if drainDeadline != nil { return .draining }
         if handlerRunning { return .inHandler }
         if outputBlocked { return .writing }
+        if streamOpen { return .streaming }
         return reading
     }
 
     var isDraining: Bool { drainDeadline != nil }
     var isInHandler: Bool { handlerRunning }
+    var isStreaming: Bool { streamOpen }
 
     // MARK: Events
 
@@ -107,6 +114,18 @@ struct ConnectionStateMachine: Equatable {
         lastActivity = now
     }
 
+    /// A streaming response's head went out: the connection is busy until it ends.
+    mutating func streamStarted(at now: UInt64) {
+        streamOpen = true
+        lastActivity = now
+    }
+
+    /// The streaming response is over (its final chunk is queued, or it was dropped).
+    mutating func streamEnded(at now: UInt64) {
+        streamOpen = false
+        lastActivity = now
+    }
+
     /// A write to the socket took `count` bytes; `outputLeft` when some are still waiting for
     /// room. Output that stops moving starts the stalled-write clock at its last progress.
     mutating func wrote(_ count: Int, outputLeft: Bool, at now: UInt64) {
@@ -131,7 +150,7 @@ struct ConnectionStateMachine: Equatable {
         switch phase {
         case .draining:
             return now >= (drainDeadline ?? now) ? .close : .none
-        case .inHandler:
+        case .inHandler, .streaming:
             return .none
         case .writing:
             return now &- lastOutputProgress > timeouts.idle ? .close : .none

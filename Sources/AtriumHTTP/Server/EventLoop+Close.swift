@@ -9,7 +9,7 @@ extension EventLoop {
         guard connections.indices.contains(Int(connection.fd)), connections[Int(connection.fd)] === connection else {
             return
         }
-        if connection.state.isInHandler || connection.hasPendingOutput { return }
+        if connection.state.isInHandler || connection.hasPendingOutput || connection.stream != nil { return }
         if connection.closeAfterWrite && !connection.state.isDraining {
             if connection.peerClosed {
                 closeConnection(connection)
@@ -33,6 +33,10 @@ extension EventLoop {
         let slot = Int(connection.fd)
         guard slot < connections.count, connections[slot] === connection else { return }
         connections[slot] = nil
+        if let stream = connection.stream {
+            connection.stream = nil
+            stream.markClosed()
+        }
         try? Epoll.delete(connection.fd, from: epollFD)
         close(connection.fd)
         shared.metrics.connectionClosed()
@@ -73,6 +77,12 @@ extension EventLoop {
         }
         acceptResumesAt = nil
         stoppedAccepting.store(true, ordering: .releasing)
+        // Streams end cleanly: their final chunk, then the lingering close.
+        for case let connection? in connections where connection.stream != nil {
+            endStream(connection)
+            flush(connection)
+            finishIfDone(connection)
+        }
         for case let connection? in connections where !connection.state.isInHandler && !connection.hasPendingOutput {
             closeConnection(connection)
         }

@@ -87,23 +87,36 @@ extension EventLoop {
         started: UInt64, headOnly: Bool, keepAlive: Bool, http10: Bool, on connection: Connection
     ) {
         let close = !keepAlive || shuttingDown
-        ResponseEncoder.encode(response, requestID: id, dateLine: dateLine, headOnly: headOnly, close: close,
-                               keepAlive10: http10 && !close, into: &writeBuffer)
-        if close { connection.closeAfterWrite = true }
+        if let start = response.stream, !headOnly, response.status == 200, !connection.peerClosed {
+            startStream(response, start, requestID: id, http10: http10, on: connection)
+        } else {
+            encode(response, id: id, headOnly: headOnly, close: close, http10: http10, on: connection)
+        }
         let elapsed = atrium_monotonic_ns() &- started
         shared.metrics.record(routeIndex: routeIndex, status: response.status, nanoseconds: elapsed)
         accessLog.record(requestID: id, method: method, route: template, status: response.status, startedAt: started,
                          extra: response.logFields)
     }
 
+    private func encode(_ response: HTTPResponse, id: String, headOnly: Bool, close: Bool, http10: Bool,
+                        on connection: Connection) {
+        ResponseEncoder.encode(response, requestID: id, dateLine: dateLine, headOnly: headOnly, close: close,
+                               keepAlive10: http10 && !close, into: &writeBuffer)
+        if close { connection.closeAfterWrite = true }
+    }
+
     /// Writes the answers workers left in the inbox and goes on with each connection.
     func drainInbox() {
         for completion in takeCompletions() {
+            guard case .response(let answer) = completion.payload else {
+                streamPayload(completion.payload, for: completion)
+                continue
+            }
             guard let connection = connection(fd: completion.fd, generation: completion.generation),
                   let inflight = connection.inflight else { continue }
             connection.state.handlerFinished(at: now)
             connection.inflight = nil
-            let response = completion.response ?? unanswered(requestID: inflight.requestID)
+            let response = answer ?? unanswered(requestID: inflight.requestID)
             answerInline(response, id: inflight.requestID, method: inflight.method,
                          routeIndex: inflight.routeIndex, template: inflight.routeTemplate,
                          started: inflight.startedAt, headOnly: inflight.headOnly,

@@ -5,7 +5,9 @@ import Glibc
 /// dispatch, in order; the state machine hears of each step.
 extension EventLoop {
     func readable(_ connection: Connection) {
-        if connection.state.isDraining {
+        if connection.state.isDraining || connection.stream != nil {
+            // A streaming response reads no further request: what the client sends is dropped,
+            // and its end of file closes the connection (and the stream).
             drainInput(connection)
             return
         }
@@ -39,7 +41,8 @@ extension EventLoop {
     /// Parses and dispatches buffered requests until one needs the worker pool, more bytes
     /// are needed, or the connection must close. Responses are written in request order.
     func processRequests(_ connection: Connection) {
-        while !connection.state.isInHandler && !connection.closeAfterWrite && !connection.state.isDraining {
+        while !connection.state.isInHandler && !connection.closeAfterWrite && !connection.state.isDraining
+                && connection.stream == nil {
             switch connection.parser.next() {
             case .needMoreData:
                 connection.state.parserWaiting(in: connection.parser.phase, at: now)

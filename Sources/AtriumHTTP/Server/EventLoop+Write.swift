@@ -25,11 +25,13 @@ extension EventLoop {
             writeBuffer.removeAll(keepingCapacity: true)
         }
         if connection.hasPendingOutput { writePending(connection) }
+        connection.stream?.setUnsent(connection.pendingOutput.count - connection.pendingOffset)
     }
 
     func writable(_ connection: Connection) {
         if connection.hasPendingOutput {
             writePending(connection)
+            connection.stream?.setUnsent(connection.pendingOutput.count - connection.pendingOffset)
             finishIfDone(connection)
         }
     }

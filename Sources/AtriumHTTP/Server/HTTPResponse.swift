@@ -10,6 +10,9 @@ public struct HTTPResponse: Sendable {
     /// Fields the access log line carries beside the server's own (for example the
     /// resolved tenant and the caller), as already-escaped JSON fragments `"key":value`.
     public var logFields: [UInt8]
+    /// Set for a streaming response: `body` is its first chunk (possibly empty) and the rest
+    /// is pushed through the `HTTPStream` that `stream.opened` receives.
+    public var stream: HTTPStreamStart?
 
     public init(
         status: Int,
@@ -22,6 +25,7 @@ public struct HTTPResponse: Sendable {
         self.body = body
         self.contentType = contentType
         self.logFields = []
+        self.stream = nil
     }
 }
 

@@ -23,6 +23,10 @@ public struct HTTPServerConfiguration: Sendable {
     public var headerTimeoutSeconds: Double = 10
     public var bodyTimeoutSeconds: Double = 30
     public var idleTimeoutSeconds: Double = 60
+    /// The most bytes a streaming response may have waiting for its client (queued or unsent);
+    /// a client that falls further behind is dropped. Larger than the largest event (a record's
+    /// data is at most 64 KiB), so one event alone never drops a client that reads.
+    public var streamBufferBytes: Int = 256 * 1024
     /// How long a graceful shutdown waits for in-flight requests.
     public var shutdownGraceSeconds: Double = 10
     /// Write one JSON line per request to standard output.

@@ -72,6 +72,55 @@ enum ResponseEncoder {
         }
     }
 
+    /// Appends the head of a streaming response: no `Content-Length`; `Transfer-Encoding:
+    /// chunked` unless `unframed` (HTTP/1.0, whose body then ends when the connection closes).
+    static func encodeStreamHead(
+        _ response: HTTPResponse, requestID: String, dateLine: [UInt8], unframed: Bool, into buffer: inout [UInt8]
+    ) {
+        if let line = statusLines[response.status] { buffer.append(contentsOf: line) }
+        buffer.append(contentsOf: dateLine)
+        buffer.append(contentsOf: "Content-Type: ".utf8)
+        buffer.append(contentsOf: response.contentType.utf8)
+        let framing = unframed ? "\r\nConnection: close\r\n" : "\r\nTransfer-Encoding: chunked\r\n"
+        buffer.append(contentsOf: framing.utf8)
+        buffer.append(contentsOf: "X-Request-ID: ".utf8)
+        buffer.append(contentsOf: requestID.utf8)
+        buffer.append(contentsOf: "\r\n".utf8)
+        for field in response.headers where isSafe(field.name) && isSafe(field.value) {
+            buffer.append(contentsOf: field.name.utf8)
+            buffer.append(contentsOf: ": ".utf8)
+            buffer.append(contentsOf: field.value.utf8)
+            buffer.append(contentsOf: "\r\n".utf8)
+        }
+        buffer.append(contentsOf: "\r\n".utf8)
+    }
+
+    /// Appends `bytes` as one chunk of a chunked body (as they are when `unframed`).
+    static func encodeChunk(_ bytes: [UInt8], unframed: Bool, into buffer: inout [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        if unframed {
+            buffer.append(contentsOf: bytes)
+            return
+        }
+        appendHex(bytes.count, to: &buffer)
+        buffer.append(contentsOf: "\r\n".utf8)
+        buffer.append(contentsOf: bytes)
+        buffer.append(contentsOf: "\r\n".utf8)
+    }
+
+    /// The last chunk of a chunked body.
+    static let finalChunk: [UInt8] = Array("0\r\n\r\n".utf8)
+
+    private static func appendHex(_ value: Int, to buffer: inout [UInt8]) {
+        let digits = Array("0123456789abcdef".utf8)
+        var shift = (Int.bitWidth - value.leadingZeroBitCount + 3) / 4 * 4
+        if shift == 0 { shift = 4 }
+        while shift > 0 {
+            shift -= 4
+            buffer.append(digits[(value >> shift) & 0xF])
+        }
+    }
+
     /// A header name or value a handler set must not be able to split the response.
     @inline(__always)
     private static func isSafe(_ text: String) -> Bool {

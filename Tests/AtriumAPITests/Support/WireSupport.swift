@@ -35,10 +35,14 @@ final class WireSocket {
     private var isOpen = true
 
     /// Connects to 127.0.0.1:port; throws when the connection is refused.
-    init(port: Int, receiveTimeout: Double = 15) throws {
+    init(port: Int, receiveTimeout: Double = 15, receiveBuffer: Int? = nil) throws {
         self.port = port
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket failed") }
+        if var size = receiveBuffer.map(Int32.init) {
+            // Before connect, so the window the server may fill stays this small.
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
