@@ -32,6 +32,18 @@ public struct PlanCatalog: Sendable {
 
     public let defaultName: String
     public let plans: [String: Plan]
+    /// Features every plan has, worked out once: asked on every request made with a key.
+    private let universalFeatures: Set<PlanFeature>
+    /// True when some plan limits request rates, so requests must look their plan up
+    /// (worked out once: asked on every request).
+    public let limitsRates: Bool
+
+    public init(defaultName: String, plans: [String: Plan]) {
+        self.defaultName = defaultName
+        self.plans = plans
+        universalFeatures = plans.values.reduce(PlanCatalog.knownFeatures) { $0.intersection($1.features) }
+        limitsRates = plans.values.contains { $0.requestsPerMinute != nil || $0.keyRequestsPerMinute != nil }
+    }
 
     /// The plan named `name`, or the default one (also for a name no longer configured).
     public func plan(named name: String?) -> Plan {
@@ -42,12 +54,7 @@ public struct PlanCatalog: Sendable {
 
     /// True when no plan lacks `feature`, so requests need not look the owner's plan up.
     public func everyPlanHas(_ feature: PlanFeature) -> Bool {
-        plans.values.allSatisfy { $0.features.contains(feature) }
-    }
-
-    /// True when some plan limits request rates, so requests must look their plan up.
-    public var limitsRates: Bool {
-        plans.values.contains { $0.requestsPerMinute != nil || $0.keyRequestsPerMinute != nil }
+        universalFeatures.contains(feature)
     }
 
     /// Without a plans file: one plan, `default`, with the `--max-*` flags and every feature.

@@ -88,10 +88,12 @@ final class EventStreamHub: @unchecked Sendable {
         }
     }
 
-    /// A commit wrote events or changed rights: run a pass soon.
+    /// A commit wrote events or changed rights: run a pass soon. While no stream is open there
+    /// is nothing to send or re-check, so a commit costs the writer no wake-up of this thread
+    /// (a stream that opens reads from its own position on its first pass).
     func wake() {
         monitor.withLock {
-            guard !wakeRequested else { return }
+            guard !wakeRequested, subscriberCount > 0 else { return }
             wakeRequested = true
             monitor.signal()
         }
