@@ -84,4 +84,18 @@ struct RateLimitTests {
                                         "--data-dir", TestServer.makeTemporaryDirectory()], timeout: 10)
         #expect(bad.status != 0, "0 is not a rate")
     }
+
+    @Test("A counted row write that fails (412) still carries the RateLimit-* fields")
+    func rowWriteErrorsCarryTheFields() throws {
+        let server = try TestServer(["--requests-per-minute", "10"])
+        let client = try server.client()
+        let owner = try client.signUp()
+        let created = try Admin.createRecord(client, owner.bearer, owner.mainWorkspaceID)
+        let id = try #require(created.json["id"]?.int64Value)
+        let refused = try client.request("PATCH", "/v1/records/\(id)",
+                                         headers: [owner.bearer, ("If-Match", "\"99\"")], body: #"{"data":{"n":2}}"#)
+        expectError(refused, 412, "PRECONDITION_FAILED")
+        #expect(refused.header("RateLimit-Limit") == "10", "\(refused.headers)")
+        #expect(refused.header("RateLimit-Remaining") == "8")
+    }
 }

@@ -216,7 +216,14 @@ struct EndpointResponder: HTTPHandler {
                 }
                 let quota = try Self.limitRate(request.principal, in: resolved,
                                                reader: writer.reader, services: services)
-                var outcome = try write.body(writer, resolved)
+                var outcome: StoreWrite.Outcome
+                do {
+                    outcome = try write.body(writer, resolved)
+                } catch var refused as APIError {
+                    // The request was counted: its error answer carries the limit's fields too.
+                    if let quota { refused.headers += quota.headers }
+                    throw refused
+                }
                 outcome.workspace = resolved
                 outcome.quota = quota
                 return outcome

@@ -40,7 +40,8 @@ extension EventLoop {
             let pool: WorkerPool
             if case .dedicatedPool(let dedicated) = route.placement { pool = dedicated } else { pool = shared.workers }
             let responder = HTTPResponder(loop: self, fd: fd, generation: generation)
-            let tenant = TenantKey.of(request, clientAddress: connection.clientAddress)
+            // A pool that serves first come, first served puts every job in one lane: no hash.
+            let tenant = pool.fair ? TenantKey.of(request, clientAddress: connection.clientAddress) : 0
             queuedJobs.append(QueuedJob(pool: pool, tenant: tenant, fd: fd, generation: generation,
                                         responder: responder) {
                 handler.handle(request, context: context, responder: responder)
