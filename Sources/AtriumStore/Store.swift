@@ -61,7 +61,7 @@ public final class Store: Sendable {
     /// Runs `body` on a reader connection inside one snapshot.
     public func read<T: Sendable>(_ body: (StoreReader) throws -> T) throws -> T {
         do {
-            return try database.read { connection in try body(StoreReader(connection: connection)) }
+            return try database.read { connection in try body(StoreReader(connection: .sqlite(connection))) }
         } catch {
             throw translated(error)
         }
@@ -70,7 +70,7 @@ public final class Store: Sendable {
     /// Runs `body` in the writer's next group commit; returns once it is durable.
     public func write<T: Sendable>(_ body: @escaping @Sendable (StoreWriter) throws -> T) throws -> T {
         do {
-            return try database.write { connection in try body(StoreWriter(connection: connection)) }
+            return try database.write { connection in try body(StoreWriter(connection: .sqlite(connection))) }
         } catch {
             throw translated(error)
         }
@@ -82,7 +82,7 @@ public final class Store: Sendable {
         _ body: @escaping @Sendable (StoreWriter) throws -> T,
         completion: @escaping @Sendable (Result<T, any Error>) -> Void
     ) {
-        database.write({ connection in try body(StoreWriter(connection: connection)) }) { [self] result in
+        database.write({ connection in try body(StoreWriter(connection: .sqlite(connection))) }) { [self] result in
             completion(result.mapError { translated($0) })
         }
     }
@@ -156,7 +156,8 @@ extension Store {
         do {
             try SQLiteDatabase.backup(from: source, to: destination)
         } catch {
-            throw StoreError.from(error) ?? .unusable("backup of \(source) to \(destination) failed: \(error.message)")
+            throw StoreError.from(SQLError(error))
+                ?? .unusable("backup of \(source) to \(destination) failed: \(error.message)")
         }
     }
 }

@@ -23,16 +23,22 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// problem, for an operator.
     case unusable(String)
 
-    /// The store-level error for a SQLite failure, or nil when the caller cannot act on it.
-    static func from(_ error: SQLiteError) -> StoreError? {
-        if error.isBusy { return .busy }
-        if error.isFull { return .storageFull }
-        return nil
+    /// The store-level error for a failed statement, or nil when the caller cannot act on it.
+    /// A lost database connection is `busy`: nothing was kept, and the engine reconnects, so
+    /// the caller answers 503 with `Retry-After`.
+    static func from(_ error: SQLError) -> StoreError? {
+        switch error.kind {
+        case .busy, .connectionLost: return .busy
+        case .full: return .storageFull
+        case .uniqueViolation, .constraintViolation, .other: return nil
+        }
     }
 
-    /// `error` with SQLite's busy and full failures turned into store errors.
+    /// `error` with the engines' busy, lost-connection and full failures turned into store
+    /// errors.
     static func translating(_ error: any Error) -> any Error {
-        if let sqlite = error as? SQLiteError, let store = from(sqlite) { return store }
+        if let failure = error as? SQLError, let store = from(failure) { return store }
+        if let sqlite = error as? SQLiteError, let store = from(SQLError(sqlite)) { return store }
         return error
     }
 

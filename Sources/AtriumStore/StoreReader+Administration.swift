@@ -1,17 +1,16 @@
-import AtriumSQLite
 
 extension StoreReader {
     static let invitationColumns =
         "id, workspace_id, email, role, status, invited_by, expires_at, created_at"
 
-    static func invitation(_ s: SQLiteStatement) throws(StoreError) -> InvitationRow {
+    static func invitation(_ s: SQLStatement) throws(StoreError) -> InvitationRow {
         InvitationRow(id: s.int64(0), workspaceID: s.int64(1), email: s.string(2) ?? "",
                       role: try decode(s.string(3), "invitations.role"),
                       status: try decode(s.string(4), "invitations.status"), invitedBy: s.int64(5),
                       expiresAt: s.int64(6), createdAt: s.int64(7))
     }
 
-    private func invitations(_ sql: String, _ arguments: [SQLiteValue]) throws -> [InvitationRow] {
+    private func invitations(_ sql: String, _ arguments: [SQLValue]) throws -> [InvitationRow] {
         let statement = try connection.prepare(sql)
         defer { statement.reset() }
         try statement.bind(arguments)
@@ -46,7 +45,7 @@ extension StoreReader {
             """, [.integer(workspaceID), .text(email), .integer(now)]).first
     }
 
-    public func pendingInvitationCount(workspaceID: Int64, now: Int64) throws(SQLiteError) -> Int {
+    public func pendingInvitationCount(workspaceID: Int64, now: Int64) throws(SQLError) -> Int {
         let rows = try connection.query(
             "SELECT COUNT(*) FROM invitations WHERE workspace_id = ? AND status = 'pending' AND expires_at > ?",
             [.integer(workspaceID), .integer(now)])
@@ -56,7 +55,7 @@ extension StoreReader {
 
     static let memberColumns = "m.id, m.workspace_id, m.user_id, u.email, u.name, m.role, m.joined_at"
 
-    static func member(_ s: SQLiteStatement) throws(StoreError) -> MemberRow {
+    static func member(_ s: SQLStatement) throws(StoreError) -> MemberRow {
         MemberRow(id: s.int64(0), workspaceID: s.int64(1), userID: s.int64(2), email: s.string(3) ?? "",
                   name: s.string(4) ?? "", role: try decode(s.string(5), "members.role"), joinedAt: s.int64(6))
     }
@@ -93,13 +92,13 @@ extension StoreReader {
     }
 
     /// Whether any account has `workspaceID` as its main workspace.
-    public func isSomeonesMain(workspaceID: Int64) throws(SQLiteError) -> Bool {
+    public func isSomeonesMain(workspaceID: Int64) throws(SQLError) -> Bool {
         !(try connection.query("SELECT 1 FROM users WHERE main_workspace_id = ? LIMIT 1",
                                [.integer(workspaceID)])).isEmpty
     }
 
     /// The plan name of a workspace's owner (nil = the default plan).
-    public func ownerPlan(workspaceID: Int64) throws(SQLiteError) -> (ownerID: Int64, plan: String?)? {
+    public func ownerPlan(workspaceID: Int64) throws(SQLError) -> (ownerID: Int64, plan: String?)? {
         let rows = try connection.query(
             "SELECT u.id, u.plan FROM workspaces w JOIN users u ON u.id = w.owner_id WHERE w.id = ?",
             [.integer(workspaceID)])
@@ -109,7 +108,7 @@ extension StoreReader {
     }
 
     /// Audit entries of a workspace, newest first, ids below `cursor`.
-    public func auditLog(workspaceID: Int64, before cursor: Int64?, limit: Int) throws(SQLiteError) -> [AuditRow] {
+    public func auditLog(workspaceID: Int64, before cursor: Int64?, limit: Int) throws(SQLError) -> [AuditRow] {
         let statement = try connection.prepare("""
             SELECT id, workspace_id, action, actor_user_id, credential, key_id, target, ip, created_at FROM audit_log
             WHERE workspace_id = ? AND id < ? ORDER BY id DESC LIMIT ?
@@ -131,12 +130,13 @@ extension StoreReader {
     }
 
     /// Usage counts of the given workspaces, summed; `since` bounds the request count.
-    public func usage(workspaceIDs: [Int64], sinceDay: Int64) throws(SQLiteError) -> UsageRow {
+    public func usage(workspaceIDs: [Int64], sinceDay: Int64) throws(SQLError) -> UsageRow {
         var usage = UsageRow()
+        let bytes = connection.dialect.byteLength("data")
         for id in workspaceIDs {
             let rows = try connection.query("""
                 SELECT (SELECT COUNT(*) FROM records WHERE workspace_id = ?1),
-                       (SELECT COALESCE(SUM(length(CAST(data AS BLOB))), 0) FROM records WHERE workspace_id = ?1),
+                       (SELECT COALESCE(SUM(\(bytes)), 0) FROM records WHERE workspace_id = ?1),
                        (SELECT COUNT(*) FROM members WHERE workspace_id = ?1),
                        (SELECT COUNT(*) FROM api_keys WHERE workspace_id = ?1),
                        (SELECT COALESCE(SUM(count), 0) FROM workspace_requests WHERE workspace_id = ?1 AND day >= ?2),
@@ -155,7 +155,7 @@ extension StoreReader {
     }
 
     /// Ids of the live workspaces a user owns.
-    public func ownedWorkspaces(userID: Int64) throws(SQLiteError) -> [Int64] {
+    public func ownedWorkspaces(userID: Int64) throws(SQLError) -> [Int64] {
         try connection.query(
             "SELECT id FROM workspaces WHERE owner_id = ? ORDER BY id", [.integer(userID)]
         ).compactMap {

@@ -1,4 +1,3 @@
-import AtriumSQLite
 
 /// The outbox read by callers (`GET /v1/events`, api.md §6 "Events"): pages of one or several
 /// workspaces' events, narrowed to the event types each workspace lets the caller see.
@@ -23,7 +22,7 @@ extension StoreReader {
 
     /// Up to `limit` events of the groups, newest first (or oldest first after an id), merged by id.
     public func events(_ groups: [EventVisibility], from position: EventPosition, limit: Int)
-        throws(SQLiteError) -> [OutboxEvent]
+        throws(SQLError) -> [OutboxEvent]
     {
         var merged: [OutboxEvent] = []
         for group in groups where !group.workspaceIDs.isEmpty && !group.types.isEmpty {
@@ -37,7 +36,7 @@ extension StoreReader {
     }
 
     private func events(_ group: EventVisibility, from position: EventPosition, limit: Int)
-        throws(SQLiteError) -> [OutboxEvent]
+        throws(SQLError) -> [OutboxEvent]
     {
         let order: String
         let bound: Int64
@@ -51,7 +50,8 @@ extension StoreReader {
         }
         let statement = try connection.prepare("""
             SELECT id, workspace_id, event_type, data, created_at FROM outbox
-            WHERE workspace_id IN (SELECT value FROM json_each(?1)) AND event_type IN (SELECT value FROM json_each(?3))
+            WHERE workspace_id IN (\(connection.dialect.integers(inJSONArray: "?1")))
+              AND event_type IN (\(connection.dialect.strings(inJSONArray: "?3")))
               AND \(order) LIMIT ?4
             """)
         defer { statement.reset() }
@@ -67,7 +67,7 @@ extension StoreReader {
     /// The id of the oldest event still kept, or the id the next event will get when none is:
     /// every event below it is gone (purged after the retention window), so a position below
     /// it has lost events.
-    public func firstRetainedEventID() throws(SQLiteError) -> Int64 {
+    public func firstRetainedEventID() throws(SQLError) -> Int64 {
         let statement = try connection.prepare("""
             SELECT COALESCE((SELECT MIN(id) FROM outbox),
                             (SELECT seq + 1 FROM sqlite_sequence WHERE name = 'outbox'), 1)
@@ -78,7 +78,7 @@ extension StoreReader {
 
     /// The id of the newest event ever written (0 when none): a stream that starts "now"
     /// sends what comes after it.
-    public func lastEventID() throws(SQLiteError) -> Int64 {
+    public func lastEventID() throws(SQLError) -> Int64 {
         let statement = try connection.prepare(
             "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)")
         defer { statement.reset() }
@@ -87,7 +87,7 @@ extension StoreReader {
 
     /// The store-wide tenancy counter: it moves in every transaction that revokes or changes
     /// someone's rights (`StoreWriter.tenancyChanged`).
-    public func tenancyEpoch() throws(SQLiteError) -> Int64 {
+    public func tenancyEpoch() throws(SQLError) -> Int64 {
         let statement = try connection.prepare("SELECT value FROM tenancy_epoch WHERE id = 1")
         defer { statement.reset() }
         return try statement.step() ? statement.int64(0) : 0

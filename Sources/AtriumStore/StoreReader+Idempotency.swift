@@ -1,4 +1,3 @@
-import AtriumSQLite
 
 // Idempotency keys of creates that belong to no workspace (a workspace, an account API key).
 // Workspace creates keep theirs in `idempotency_keys` (StoreReader+Records.swift).
@@ -6,7 +5,7 @@ import AtriumSQLite
 extension StoreReader {
     /// The stored first response for an account-level idempotency key younger than `notBefore`.
     public func accountIdempotentResponse(userID: Int64, key: String, notBefore: Int64)
-        throws(SQLiteError) -> IdempotentResponse?
+        throws(SQLError) -> IdempotentResponse?
     {
         let statement = try connection.prepare("""
             SELECT request_hash, status, location, body FROM account_idempotency_keys
@@ -24,13 +23,16 @@ extension StoreReader {
 
 extension StoreWriter {
     public func saveAccountIdempotentResponse(userID: Int64, key: String, response: IdempotentResponse,
-                                              now: Int64) throws(SQLiteError) {
+                                              now: Int64) throws(SQLError) {
         try connection.run("""
-            INSERT OR REPLACE INTO account_idempotency_keys
+            INSERT INTO account_idempotency_keys
               (user_id, key, request_hash, status, location, body, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (user_id, key) DO UPDATE SET
+              request_hash = excluded.request_hash, status = excluded.status, location = excluded.location,
+              body = excluded.body, created_at = excluded.created_at
             """,
             [.integer(userID), .text(key), .blob(response.requestHash), .integer(Int64(response.status)),
-             response.location.map(SQLiteValue.text) ?? .null, .text(response.body), .integer(now)])
+             response.location.map(SQLValue.text) ?? .null, .text(response.body), .integer(now)])
     }
 }

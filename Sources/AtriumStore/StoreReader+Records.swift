@@ -1,9 +1,8 @@
-import AtriumSQLite
 
 extension StoreReader {
     static let recordColumns = "id, workspace_id, collection, data, version, created_by, created_at, updated_at"
 
-    public func record(id: Int64) throws(SQLiteError) -> RecordRow? {
+    public func record(id: Int64) throws(SQLError) -> RecordRow? {
         let statement = try connection.prepare("SELECT \(Self.recordColumns) FROM records WHERE id = ?")
         try statement.bind(id, at: 1)
         defer { statement.reset() }
@@ -26,7 +25,7 @@ extension StoreReader {
     /// not by how many workspaces there are. Only when that walk is sparse (its budget spent
     /// before the page fills) does the rest of the page fall back to the merge.
     public func records(workspaceIDs: [Int64], collection: String, before cursor: Int64?, limit: Int,
-                        filters: [RecordFilter]) throws(SQLiteError) -> [RecordRow] {
+                        filters: [RecordFilter]) throws(SQLError) -> [RecordRow] {
         guard !workspaceIDs.isEmpty else { return [] }
         if workspaceIDs.count <= Self.mergeThreshold || !filters.isEmpty {
             return try mergedRecords(workspaceIDs: workspaceIDs, collection: collection, before: cursor, limit: limit,
@@ -38,7 +37,7 @@ extension StoreReader {
         var last = cursor ?? Int64.max
         do {
             let walk = try connection.prepare("""
-                SELECT id, workspace_id FROM records INDEXED BY records_by_collection_id
+                SELECT id, workspace_id FROM records\(connection.dialect.indexHint("records_by_collection_id"))
                 WHERE collection = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3
                 """)
             defer { walk.reset() }
@@ -68,7 +67,7 @@ extension StoreReader {
 
     /// The merge of per-workspace index ranges (see `records`).
     func mergedRecords(workspaceIDs: [Int64], collection: String, before cursor: Int64?, limit: Int,
-                       filters: [RecordFilter]) throws(SQLiteError) -> [RecordRow] {
+                       filters: [RecordFilter]) throws(SQLError) -> [RecordRow] {
         if workspaceIDs.count > Self.fanOutChunk {
             var merged: [RecordRow] = []
             var start = 0
@@ -86,10 +85,8 @@ extension StoreReader {
         while terms < workspaceIDs.count { terms *= 2 }
         var filterSQL = ""
         for index in filters.indices {
-            let field = "('$.\"' || ?\(4 + index * 2) || '\"')"
-            filterSQL += " AND ((json_type(data, \(field)) = 'text' AND data ->> \(field) = ?\(5 + index * 2))"
-            filterSQL += " OR (json_type(data, \(field)) IN ('integer', 'real', 'true', 'false', 'null')"
-            filterSQL += " AND data -> \(field) = ?\(5 + index * 2)))"
+            filterSQL += " AND " + connection.dialect.jsonField("data", named: "?\(4 + index * 2)",
+                                                                 equals: "?\(5 + index * 2)")
         }
         let firstWorkspaceParameter = 4 + filters.count * 2
         // Each term is an index range of (workspace_id, collection, id), already in id order,
@@ -119,14 +116,14 @@ extension StoreReader {
         return rows
     }
 
-    static func record(_ s: SQLiteStatement) -> RecordRow {
+    static func record(_ s: SQLStatement) -> RecordRow {
         RecordRow(id: s.int64(0), workspaceID: s.int64(1), collection: s.string(2) ?? "", data: s.string(3) ?? "{}",
                   version: s.int64(4), createdBy: s.int64(5), createdAt: s.int64(6), updatedAt: s.int64(7))
     }
 
     /// The stored first response for an idempotency key, if it is younger than `notBefore`.
     public func idempotentResponse(userID: Int64, workspaceID: Int64, key: String, notBefore: Int64)
-        throws(SQLiteError) -> IdempotentResponse?
+        throws(SQLError) -> IdempotentResponse?
     {
         let statement = try connection.prepare("""
             SELECT request_hash, status, location, body FROM idempotency_keys
@@ -145,11 +142,11 @@ extension StoreReader {
 
 extension StoreWriter {
     public func insertRecord(workspaceID: Int64, collection: String, data: String, createdBy: Int64, now: Int64)
-        throws(SQLiteError) -> RecordRow
+        throws(SQLError) -> RecordRow
     {
         let statement = try connection.prepare("""
             INSERT INTO records (workspace_id, collection, data, version, created_by, created_at, updated_at)
-            VALUES (?, ?, ?, 1, ?, ?, ?)
+            VALUES (?, ?, ?, 1, ?, ?, ?) RETURNING id
             """)
         defer { statement.reset() }
         try statement.bind(workspaceID, at: 1)
@@ -158,13 +155,17 @@ extension StoreWriter {
         try statement.bind(createdBy, at: 4)
         try statement.bind(now, at: 5)
         try statement.bind(now, at: 6)
-        _ = try statement.step()
-        return RecordRow(id: connection.lastInsertRowID, workspaceID: workspaceID, collection: collection, data: data,
+        guard try statement.step() else {
+            throw SQLError(.other, message: "INSERT … RETURNING id returned no row", sql: nil)
+        }
+        let id = statement.int64(0)
+        try statement.runToCompletion()
+        return RecordRow(id: id, workspaceID: workspaceID, collection: collection, data: data,
                          version: 1, createdBy: createdBy, createdAt: now, updatedAt: now)
     }
 
     /// Replaces `data` and bumps the version; nil when the row is gone.
-    public func updateRecord(_ row: RecordRow, data: String, now: Int64) throws(SQLiteError) -> RecordRow? {
+    public func updateRecord(_ row: RecordRow, data: String, now: Int64) throws(SQLError) -> RecordRow? {
         try connection.run("UPDATE records SET data = ?, version = version + 1, updated_at = ?"
                                + " WHERE id = ? AND version = ?",
                            [.text(data), .integer(now), .integer(row.id), .integer(row.version)])
@@ -173,31 +174,34 @@ extension StoreWriter {
                          version: row.version + 1, createdBy: row.createdBy, createdAt: row.createdAt, updatedAt: now)
     }
 
-    public func deleteRecord(id: Int64) throws(SQLiteError) -> Bool {
+    public func deleteRecord(id: Int64) throws(SQLError) -> Bool {
         try connection.run("DELETE FROM records WHERE id = ?", [.integer(id)])
         return connection.changes == 1
     }
 
     public func saveIdempotentResponse(userID: Int64, workspaceID: Int64, key: String, response: IdempotentResponse,
-                                       now: Int64) throws(SQLiteError) {
+                                       now: Int64) throws(SQLError) {
         try connection.run("""
-            INSERT OR REPLACE INTO idempotency_keys
+            INSERT INTO idempotency_keys
               (user_id, workspace_id, key, request_hash, status, location, body, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (user_id, workspace_id, key) DO UPDATE SET
+              request_hash = excluded.request_hash, status = excluded.status, location = excluded.location,
+              body = excluded.body, created_at = excluded.created_at
             """,
             [.integer(userID), .integer(workspaceID), .text(key), .blob(response.requestHash),
-             .integer(Int64(response.status)), response.location.map(SQLiteValue.text) ?? .null, .text(response.body),
+             .integer(Int64(response.status)), response.location.map(SQLValue.text) ?? .null, .text(response.body),
              .integer(now)])
     }
 
     /// Forgets idempotency keys older than `before`.
-    public func purgeIdempotencyKeys(before: Int64) throws(SQLiteError) {
+    public func purgeIdempotencyKeys(before: Int64) throws(SQLError) {
         try connection.run("DELETE FROM idempotency_keys WHERE created_at < ?", [.integer(before)])
         try connection.run("DELETE FROM account_idempotency_keys WHERE created_at < ?", [.integer(before)])
     }
 
     /// Writes an event to the outbox, in the caller's transaction (docs/events.md).
-    public func appendEvent(workspaceID: Int64, type: String, data: String, now: Int64) throws(SQLiteError) {
+    public func appendEvent(workspaceID: Int64, type: String, data: String, now: Int64) throws(SQLError) {
         let statement = try connection.prepare(
             "INSERT INTO outbox (workspace_id, event_type, data, created_at) VALUES (?, ?, ?, ?)")
         defer { statement.reset() }

@@ -1,5 +1,4 @@
 import AtriumJSON
-import AtriumSQLite
 
 extension StoreReader {
     static let webhookColumns = """
@@ -11,7 +10,7 @@ extension StoreReader {
         next_attempt_at
         """
 
-    public func webhook(id: Int64) throws(SQLiteError) -> WebhookRow? {
+    public func webhook(id: Int64) throws(SQLError) -> WebhookRow? {
         let statement = try connection.prepare("SELECT \(Self.webhookColumns) FROM webhooks WHERE id = ?")
         defer { statement.reset() }
         try statement.bind(id, at: 1)
@@ -19,7 +18,7 @@ extension StoreReader {
     }
 
     /// A workspace's endpoints, newest first, ids below `cursor`.
-    public func webhooks(workspaceID: Int64, before cursor: Int64?, limit: Int) throws(SQLiteError) -> [WebhookRow] {
+    public func webhooks(workspaceID: Int64, before cursor: Int64?, limit: Int) throws(SQLError) -> [WebhookRow] {
         let statement = try connection.prepare("""
             SELECT \(Self.webhookColumns) FROM webhooks WHERE workspace_id = ? AND id < ? ORDER BY id DESC LIMIT ?
             """)
@@ -33,7 +32,7 @@ extension StoreReader {
     }
 
     /// The active endpoints of a workspace.
-    public func activeWebhooks(workspaceID: Int64) throws(SQLiteError) -> [WebhookRow] {
+    public func activeWebhooks(workspaceID: Int64) throws(SQLError) -> [WebhookRow] {
         let statement = try connection.prepare("""
             SELECT \(Self.webhookColumns) FROM webhooks WHERE workspace_id = ? AND active = 1 ORDER BY id
             """)
@@ -45,7 +44,7 @@ extension StoreReader {
     }
 
     /// Every active endpoint (the dispatcher's start-up view).
-    public func allActiveWebhooks() throws(SQLiteError) -> [WebhookRow] {
+    public func allActiveWebhooks() throws(SQLError) -> [WebhookRow] {
         let statement = try connection.prepare(
             "SELECT \(Self.webhookColumns) FROM webhooks WHERE active = 1 ORDER BY id")
         defer { statement.reset() }
@@ -54,14 +53,14 @@ extension StoreReader {
         return rows
     }
 
-    public func webhookCount(workspaceID: Int64) throws(SQLiteError) -> Int {
+    public func webhookCount(workspaceID: Int64) throws(SQLError) -> Int {
         let rows = try connection.query("SELECT COUNT(*) FROM webhooks WHERE workspace_id = ?", [.integer(workspaceID)])
         if case .integer(let count) = rows.first?.first { return Int(count) }
         return 0
     }
 
     /// An endpoint's attempts, newest first, ids below `cursor`.
-    public func deliveries(webhookID: Int64, before cursor: Int64?, limit: Int) throws(SQLiteError) -> [DeliveryRow] {
+    public func deliveries(webhookID: Int64, before cursor: Int64?, limit: Int) throws(SQLError) -> [DeliveryRow] {
         let statement = try connection.prepare("""
             SELECT \(Self.deliveryColumns) FROM webhook_deliveries WHERE webhook_id = ? AND id < ?
             ORDER BY id DESC LIMIT ?
@@ -78,14 +77,14 @@ extension StoreReader {
     // MARK: The dispatcher's queries
 
     /// The newest outbox id (0 when empty).
-    public func newestEventID() throws(SQLiteError) -> Int64 {
+    public func newestEventID() throws(SQLError) -> Int64 {
         let rows = try connection.query("SELECT COALESCE(MAX(id), 0) FROM outbox")
         if case .integer(let id) = rows.first?.first { return id }
         return 0
     }
 
     /// How many events a workspace has after `id`.
-    public func eventCount(workspaceID: Int64, after id: Int64) throws(SQLiteError) -> Int {
+    public func eventCount(workspaceID: Int64, after id: Int64) throws(SQLError) -> Int {
         let rows = try connection.query("SELECT COUNT(*) FROM outbox WHERE workspace_id = ? AND id > ?",
                                         [.integer(workspaceID), .integer(id)])
         if case .integer(let count) = rows.first?.first { return Int(count) }
@@ -93,11 +92,12 @@ extension StoreReader {
     }
 
     /// The routing view of one workspace's events after `id`, oldest first: no payload.
-    public func workspaceEventHeaders(workspaceID: Int64, after id: Int64, limit: Int) throws(SQLiteError)
+    public func workspaceEventHeaders(workspaceID: Int64, after id: Int64, limit: Int) throws(SQLError)
         -> [(id: Int64, type: String)]
     {
         let statement = try connection.prepare("""
-            SELECT id, event_type FROM outbox INDEXED BY outbox_by_workspace WHERE workspace_id = ? AND id > ?
+            SELECT id, event_type FROM outbox\(connection.dialect.indexHint("outbox_by_workspace"))
+            WHERE workspace_id = ? AND id > ?
             ORDER BY id LIMIT ?
             """)
         defer { statement.reset() }
@@ -110,7 +110,7 @@ extension StoreReader {
     }
 
     /// Outbox events after `id`, oldest first.
-    public func outboxEvents(after id: Int64, limit: Int) throws(SQLiteError) -> [OutboxEvent] {
+    public func outboxEvents(after id: Int64, limit: Int) throws(SQLError) -> [OutboxEvent] {
         let statement = try connection.prepare("""
             SELECT id, workspace_id, event_type, data, created_at FROM outbox WHERE id > ? ORDER BY id LIMIT ?
             """)
@@ -123,7 +123,7 @@ extension StoreReader {
     }
 
     /// The routing view of outbox events after `id`, oldest first: no payload.
-    public func outboxHeaders(after id: Int64, limit: Int) throws(SQLiteError)
+    public func outboxHeaders(after id: Int64, limit: Int) throws(SQLError)
         -> [(id: Int64, workspaceID: Int64, type: String, createdAt: Int64)]
     {
         let statement = try connection.prepare("""
@@ -139,7 +139,7 @@ extension StoreReader {
         return events
     }
 
-    public func outboxEvent(id: Int64) throws(SQLiteError) -> OutboxEvent? {
+    public func outboxEvent(id: Int64) throws(SQLError) -> OutboxEvent? {
         let statement = try connection.prepare(
             "SELECT id, workspace_id, event_type, data, created_at FROM outbox WHERE id = ?")
         defer { statement.reset() }
@@ -148,7 +148,7 @@ extension StoreReader {
     }
 
     /// Every endpoint with pending attempts: the earliest due time and how many there are.
-    public func pendingDeliverySummary() throws(SQLiteError) -> [(webhookID: Int64, earliest: Int64, count: Int)] {
+    public func pendingDeliverySummary() throws(SQLError) -> [(webhookID: Int64, earliest: Int64, count: Int)] {
         try connection.query("""
             SELECT webhook_id, MIN(next_attempt_at), COUNT(*) FROM webhook_deliveries WHERE status = 'pending'
             GROUP BY webhook_id
@@ -162,10 +162,11 @@ extension StoreReader {
     /// An endpoint's pending attempts due by `now`, oldest first, leaving out `excluded` (the
     /// ones already running).
     public func dueDeliveries(webhookID: Int64, now: Int64, excluding excluded: Set<Int64>, limit: Int)
-        throws(SQLiteError) -> [DeliveryRow]
+        throws(SQLError) -> [DeliveryRow]
     {
+        let pending = connection.dialect.indexHint("webhook_deliveries_pending")
         let statement = try connection.prepare("""
-            SELECT \(Self.deliveryColumns) FROM webhook_deliveries INDEXED BY webhook_deliveries_pending
+            SELECT \(Self.deliveryColumns) FROM webhook_deliveries\(pending)
             WHERE webhook_id = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?
             """)
         defer { statement.reset() }
@@ -181,9 +182,10 @@ extension StoreReader {
     }
 
     /// The earliest due time among an endpoint's pending attempts not in `excluded`.
-    public func nextPendingTime(webhookID: Int64, excluding excluded: Set<Int64>) throws(SQLiteError) -> Int64? {
+    public func nextPendingTime(webhookID: Int64, excluding excluded: Set<Int64>) throws(SQLError) -> Int64? {
+        let pending = connection.dialect.indexHint("webhook_deliveries_pending")
         let statement = try connection.prepare("""
-            SELECT id, next_attempt_at FROM webhook_deliveries INDEXED BY webhook_deliveries_pending
+            SELECT id, next_attempt_at FROM webhook_deliveries\(pending)
             WHERE webhook_id = ? AND status = 'pending' ORDER BY next_attempt_at, id LIMIT ?
             """)
         defer { statement.reset() }
@@ -197,7 +199,7 @@ extension StoreReader {
 
     // MARK: Decoding
 
-    static func webhook(_ s: SQLiteStatement) -> WebhookRow {
+    static func webhook(_ s: SQLStatement) -> WebhookRow {
         WebhookRow(
             id: s.int64(0), workspaceID: s.int64(1), url: s.string(2) ?? "", description: s.string(3),
             events: stringArray(s.string(4)) ?? [], fields: stringArray(s.string(5)), active: s.int64(6) != 0,
@@ -207,7 +209,7 @@ extension StoreReader {
             createdBy: s.int64(12), createdAt: s.int64(13), updatedAt: s.int64(14), cursor: s.int64(15))
     }
 
-    static func delivery(_ s: SQLiteStatement) -> DeliveryRow {
+    static func delivery(_ s: SQLStatement) -> DeliveryRow {
         DeliveryRow(
             id: s.int64(0), webhookID: s.int64(1), eventID: s.int64(2), eventType: s.string(3) ?? "",
             attempt: s.int(4), status: DeliveryStatus(rawValue: s.string(5) ?? "") ?? .failed,
@@ -216,7 +218,7 @@ extension StoreReader {
             nextAttemptAt: s.isNull(10) ? nil : s.int64(10))
     }
 
-    static func event(_ s: SQLiteStatement) -> OutboxEvent {
+    static func event(_ s: SQLStatement) -> OutboxEvent {
         OutboxEvent(id: s.int64(0), workspaceID: s.int64(1), type: s.string(2) ?? "", data: s.string(3) ?? "{}",
                     createdAt: s.int64(4))
     }

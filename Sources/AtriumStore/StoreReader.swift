@@ -1,31 +1,30 @@
-import AtriumSQLite
 
 /// Read queries, valid for the duration of one `Store.read` or `Store.write` scope.
 /// Not Sendable: it wraps a connection confined to the current thread.
 public struct StoreReader {
-    let connection: SQLiteConnection
+    let connection: SQLConnection
 
-    init(connection: SQLiteConnection) { self.connection = connection }
+    init(connection: SQLConnection) { self.connection = connection }
 
     // MARK: Users
 
     static let userColumns = "id, email, name, password_hash, main_workspace_id, plan, created_at, updated_at"
 
-    public func user(id: Int64) throws(SQLiteError) -> UserRow? {
+    public func user(id: Int64) throws(SQLError) -> UserRow? {
         let statement = try connection.prepare("SELECT \(Self.userColumns) FROM users WHERE id = ?")
         try statement.bind(id, at: 1)
         defer { statement.reset() }
         return try statement.step() ? Self.user(statement) : nil
     }
 
-    public func user(email: String) throws(SQLiteError) -> UserRow? {
+    public func user(email: String) throws(SQLError) -> UserRow? {
         let statement = try connection.prepare("SELECT \(Self.userColumns) FROM users WHERE email = ?")
         try statement.bind(email, at: 1)
         defer { statement.reset() }
         return try statement.step() ? Self.user(statement) : nil
     }
 
-    static func user(_ s: SQLiteStatement) -> UserRow {
+    static func user(_ s: SQLStatement) -> UserRow {
         UserRow(id: s.int64(0), email: s.string(1) ?? "", name: s.string(2) ?? "", passwordHash: s.string(3) ?? "",
                 mainWorkspaceID: s.isNull(4) ? nil : s.int64(4), plan: s.string(5),
                 createdAt: s.int64(6), updatedAt: s.int64(7))
@@ -43,7 +42,7 @@ public struct StoreReader {
     }
 
     /// The user's main workspace if it exists and they are still a member of it.
-    public func mainWorkspace(userID: Int64) throws(SQLiteError) -> Int64? {
+    public func mainWorkspace(userID: Int64) throws(SQLError) -> Int64? {
         let statement = try connection.prepare("""
             SELECT u.main_workspace_id FROM users u
             JOIN members m ON m.workspace_id = u.main_workspace_id AND m.user_id = u.id
@@ -98,7 +97,7 @@ public struct StoreReader {
         return try statement.step() ? try Self.workspace(statement) : nil
     }
 
-    static func workspace(_ s: SQLiteStatement) throws(StoreError) -> WorkspaceRow {
+    static func workspace(_ s: SQLStatement) throws(StoreError) -> WorkspaceRow {
         WorkspaceRow(id: s.int64(0), name: s.string(1) ?? "", color: s.string(2), metadata: s.string(3) ?? "{}",
                      ownerID: s.int64(4), createdAt: s.int64(5), updatedAt: s.int64(6),
                      role: s.isNull(7) ? nil : try decode(s.string(7), "members.role"))
@@ -106,7 +105,7 @@ public struct StoreReader {
 
     // MARK: Sessions
 
-    public func session(id: Int64) throws(SQLiteError) -> SessionRow? {
+    public func session(id: Int64) throws(SQLError) -> SessionRow? {
         let statement = try connection.prepare(
             "SELECT id, user_id, refresh_expires_at, revoked_at FROM sessions WHERE id = ?")
         try statement.bind(id, at: 1)
@@ -172,7 +171,7 @@ public struct StoreReader {
         return rows
     }
 
-    private func withAllowList(_ row: APIKeyRow) throws(SQLiteError) -> APIKeyRow {
+    private func withAllowList(_ row: APIKeyRow) throws(SQLError) -> APIKeyRow {
         let statement = try connection.prepare(
             "SELECT workspace_id FROM api_key_workspaces WHERE key_id = ? ORDER BY workspace_id")
         try statement.bind(row.id, at: 1)
@@ -184,7 +183,7 @@ public struct StoreReader {
                          lastUsedAt: row.lastUsedAt, createdAt: row.createdAt, workspaceIDs: ids)
     }
 
-    static func key(_ s: SQLiteStatement, workspaceIDs: [Int64]) throws(StoreError) -> APIKeyRow {
+    static func key(_ s: SQLStatement, workspaceIDs: [Int64]) throws(StoreError) -> APIKeyRow {
         APIKeyRow(id: s.int64(0), userID: s.int64(1), mode: try decode(s.string(2), "api_keys.mode"),
                   workspaceID: s.isNull(3) ? nil : s.int64(3), name: s.string(4) ?? "", prefix: s.string(5) ?? "",
                   permissions: s.string(6).map { $0.split(separator: " ").map(String.init) },

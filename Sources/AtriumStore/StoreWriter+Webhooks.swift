@@ -1,4 +1,3 @@
-import AtriumSQLite
 
 extension StoreWriter {
     public func insertWebhook(workspaceID: Int64, url: String, description: String?, events: [String],
@@ -6,22 +5,22 @@ extension StoreWriter {
         throws -> WebhookRow
     {
         // The cursor starts at the newest event: an endpoint receives what happens after it exists.
-        try connection.run("""
+        let id = try connection.insert("""
             INSERT INTO webhooks (workspace_id, url, description, events, fields, active, secret, created_by,
                                   created_at, updated_at, cursor)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(id), 0) FROM outbox))
             """,
-            [.integer(workspaceID), .text(url), description.map(SQLiteValue.text) ?? .null,
+            [.integer(workspaceID), .text(url), description.map(SQLValue.text) ?? .null,
              .text(StoreReader.jsonArray(events)), fields.map { .text(StoreReader.jsonArray($0)) } ?? .null,
              .integer(active ? 1 : 0), .text(secret), .integer(createdBy), .integer(now), .integer(now)])
-        guard let row = try reader.webhook(id: connection.lastInsertRowID) else { throw StoreError.notFound }
+        guard let row = try reader.webhook(id: id) else { throw StoreError.notFound }
         return row
     }
 
     /// Writes every mutable column of `row` (url, description, events, fields, active, the
     /// disabled reason, the secrets) and stamps `updated_at`. `reactivated` moves the cursor to
     /// the newest event, so an endpoint turned back on does not replay what it missed.
-    public func updateWebhook(_ row: WebhookRow, now: Int64, reactivated: Bool = false) throws(SQLiteError) {
+    public func updateWebhook(_ row: WebhookRow, now: Int64, reactivated: Bool = false) throws(SQLError) {
         if reactivated {
             try connection.run("UPDATE webhooks SET cursor = (SELECT COALESCE(MAX(id), 0) FROM outbox) WHERE id = ?",
                                [.integer(row.id)])
@@ -35,16 +34,16 @@ extension StoreWriter {
                    updated_at = ?
             WHERE id = ?
             """,
-            [.text(row.url), row.description.map(SQLiteValue.text) ?? .null, .text(StoreReader.jsonArray(row.events)),
+            [.text(row.url), row.description.map(SQLValue.text) ?? .null, .text(StoreReader.jsonArray(row.events)),
              row.fields.map { .text(StoreReader.jsonArray($0)) } ?? .null, .integer(row.active ? 1 : 0),
-             row.disabledReason.map(SQLiteValue.text) ?? .null, .text(row.secret),
-             row.previousSecret.map(SQLiteValue.text) ?? .null,
-             row.previousSecretExpiresAt.map(SQLiteValue.integer) ?? .null,
-             row.secretRotatedAt.map(SQLiteValue.integer) ?? .null, .integer(now), .integer(row.id)])
+             row.disabledReason.map(SQLValue.text) ?? .null, .text(row.secret),
+             row.previousSecret.map(SQLValue.text) ?? .null,
+             row.previousSecretExpiresAt.map(SQLValue.integer) ?? .null,
+             row.secretRotatedAt.map(SQLValue.integer) ?? .null, .integer(now), .integer(row.id)])
     }
 
     /// Deletes an endpoint and (by cascade) its deliveries.
-    public func deleteWebhook(id: Int64) throws(SQLiteError) {
+    public func deleteWebhook(id: Int64) throws(SQLError) {
         try connection.run("DELETE FROM webhooks WHERE id = ?", [.integer(id)])
     }
 
@@ -52,11 +51,11 @@ extension StoreWriter {
 
     /// A pending attempt; returns its id.
     public func insertDelivery(webhookID: Int64, eventID: Int64, eventType: String, attempt: Int, dueAt: Int64,
-                               now: Int64) throws(SQLiteError) -> Int64 {
+                               now: Int64) throws(SQLError) -> Int64 {
         let statement = try connection.prepare("""
             INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, attempt, status, created_at,
                                             next_attempt_at)
-            VALUES (?, ?, ?, ?, 'pending', ?, ?)
+            VALUES (?, ?, ?, ?, 'pending', ?, ?) RETURNING id
             """)
         defer { statement.reset() }
         try statement.bind(webhookID, at: 1)
@@ -65,12 +64,16 @@ extension StoreWriter {
         try statement.bind(Int64(attempt), at: 4)
         try statement.bind(now, at: 5)
         try statement.bind(dueAt, at: 6)
-        _ = try statement.step()
-        return connection.lastInsertRowID
+        guard try statement.step() else {
+            throw SQLError(.other, message: "INSERT … RETURNING id returned no row", sql: nil)
+        }
+        let id = statement.int64(0)
+        try statement.runToCompletion()
+        return id
     }
 
     /// Moves an endpoint's cursor forward (never back): its first attempts up to `cursor` are settled.
-    public func advanceWebhookCursor(webhookID: Int64, to cursor: Int64) throws(SQLiteError) {
+    public func advanceWebhookCursor(webhookID: Int64, to cursor: Int64) throws(SQLError) {
         let statement = try connection.prepare("UPDATE webhooks SET cursor = ?1 WHERE id = ?2 AND cursor < ?1")
         defer { statement.reset() }
         try statement.bind(cursor, at: 1)
@@ -81,8 +84,8 @@ extension StoreWriter {
     /// Records a finished attempt: its result (updating a retry's pending row, or adding the
     /// row of a first attempt), and the next attempt when there is one. Returns the next
     /// attempt's id (nil when none, or when the endpoint was deleted meanwhile).
-    public func recordOutcome(_ outcome: DeliveryOutcome, now: Int64) throws(SQLiteError) -> Int64? {
-        let statement: SQLiteStatement
+    public func recordOutcome(_ outcome: DeliveryOutcome, now: Int64) throws(SQLError) -> Int64? {
+        let statement: SQLStatement
         if let deliveryID = outcome.deliveryID {
             statement = try connection.prepare("""
                 UPDATE webhook_deliveries SET status = ?1, response_status = ?2, error = ?3, duration_ms = ?4,
@@ -123,7 +126,7 @@ extension StoreWriter {
     }
 
     /// Gives up every scheduled retry of an endpoint (it was turned off).
-    public func cancelPendingDeliveries(webhookID: Int64, reason: String) throws(SQLiteError) {
+    public func cancelPendingDeliveries(webhookID: Int64, reason: String) throws(SQLError) {
         try connection.run("""
             UPDATE webhook_deliveries SET status = 'failed', error = ?, next_attempt_at = NULL
             WHERE webhook_id = ? AND status = 'pending'
@@ -131,7 +134,7 @@ extension StoreWriter {
     }
 
     /// Gives up a pending attempt without sending it (its event is gone).
-    public func cancelDelivery(id: Int64, reason: String) throws(SQLiteError) {
+    public func cancelDelivery(id: Int64, reason: String) throws(SQLError) {
         try connection.run("""
             UPDATE webhook_deliveries SET status = 'failed', error = ?, next_attempt_at = NULL
             WHERE id = ? AND status = 'pending'
@@ -144,7 +147,7 @@ extension StoreWriter {
     /// finished attempts older than `before`; returns how many rows went.
     /// Ids grow with time, so the oldest rows sit at the start of each primary key and no time
     /// index is needed (callers repeat until it is < limit).
-    public func purgeEvents(before: Int64, limit: Int) throws(SQLiteError) -> Int {
+    public func purgeEvents(before: Int64, limit: Int) throws(SQLError) -> Int {
         let rows = try connection.query("""
             SELECT COALESCE((SELECT MIN(cursor) FROM webhooks WHERE active = 1),
                             (SELECT COALESCE(MAX(id), 0) FROM outbox))

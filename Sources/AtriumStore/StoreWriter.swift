@@ -1,13 +1,12 @@
-import AtriumSQLite
 
 /// Mutations, valid inside one `Store.write` scope (one savepoint of a group commit).
 /// Everything a scope writes commits together or not at all.
 public struct StoreWriter {
-    let connection: SQLiteConnection
+    let connection: SQLConnection
     /// Reads inside the same transaction.
     public let reader: StoreReader
 
-    init(connection: SQLiteConnection) {
+    init(connection: SQLConnection) {
         self.connection = connection
         self.reader = StoreReader(connection: connection)
     }
@@ -15,14 +14,15 @@ public struct StoreWriter {
     // MARK: Users and workspaces
 
     public func createUser(email: String, name: String, passwordHash: String, now: Int64) throws -> UserRow {
+        let id: Int64
         do {
-            try connection.run(
+            id = try connection.insert(
                 "INSERT INTO users (email, name, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
                 [.text(email), .text(name), .text(passwordHash), .integer(now), .integer(now)])
         } catch let error where error.isConstraintViolation {
             throw StoreError.conflict("email")
         }
-        guard let user = try reader.user(id: connection.lastInsertRowID) else { throw StoreError.notFound }
+        guard let user = try reader.user(id: id) else { throw StoreError.notFound }
         return user
     }
 
@@ -30,12 +30,11 @@ public struct StoreWriter {
     public func createWorkspace(ownerID: Int64, name: String, color: String?, metadata: String, now: Int64) throws
         -> WorkspaceRow
     {
-        try connection.run(
+        let id = try connection.insert(
             "INSERT INTO workspaces (name, color, metadata, owner_id, created_at, updated_at)"
                 + " VALUES (?, ?, ?, ?, ?, ?)",
-            [.text(name), color.map(SQLiteValue.text) ?? .null, .text(metadata), .integer(ownerID), .integer(now),
+            [.text(name), color.map(SQLValue.text) ?? .null, .text(metadata), .integer(ownerID), .integer(now),
              .integer(now)])
-        let id = connection.lastInsertRowID
         try connection.run(
             "INSERT INTO members (workspace_id, user_id, role, joined_at) VALUES (?, ?, 'owner', ?)",
             [.integer(id), .integer(ownerID), .integer(now)])
@@ -43,12 +42,12 @@ public struct StoreWriter {
         return row
     }
 
-    public func setMainWorkspace(userID: Int64, workspaceID: Int64?, now: Int64) throws(SQLiteError) {
+    public func setMainWorkspace(userID: Int64, workspaceID: Int64?, now: Int64) throws(SQLError) {
         try connection.run("UPDATE users SET main_workspace_id = ?, updated_at = ? WHERE id = ?",
-                           [workspaceID.map(SQLiteValue.integer) ?? .null, .integer(now), .integer(userID)])
+                           [workspaceID.map(SQLValue.integer) ?? .null, .integer(now), .integer(userID)])
     }
 
-    public func setUserName(userID: Int64, name: String, now: Int64) throws(SQLiteError) {
+    public func setUserName(userID: Int64, name: String, now: Int64) throws(SQLError) {
         try connection.run("UPDATE users SET name = ?, updated_at = ? WHERE id = ?",
                            [.text(name), .integer(now), .integer(userID)])
     }
@@ -56,12 +55,11 @@ public struct StoreWriter {
     // MARK: Sessions
 
     public func createSession(userID: Int64, refreshHash: [UInt8], refreshExpiresAt: Int64, now: Int64)
-        throws(SQLiteError) -> Int64
+        throws(SQLError) -> Int64
     {
-        try connection.run(
+        try connection.insert(
             "INSERT INTO sessions (user_id, refresh_hash, refresh_expires_at, created_at) VALUES (?, ?, ?, ?)",
             [.integer(userID), .blob(refreshHash), .integer(refreshExpiresAt), .integer(now)])
-        return connection.lastInsertRowID
     }
 
     /// What presenting a refresh token did.
@@ -77,7 +75,7 @@ public struct StoreWriter {
     /// Spends `presentedHash` and installs `newHash` in its place (rotation), or revokes the
     /// session when a spent token comes back.
     public func exchangeRefreshToken(presentedHash: [UInt8], newHash: [UInt8], newExpiresAt: Int64, now: Int64)
-        throws(SQLiteError) -> RefreshOutcome
+        throws(SQLError) -> RefreshOutcome
     {
         let live = try connection.query(
             "SELECT id, user_id, refresh_expires_at, revoked_at FROM sessions WHERE refresh_hash = ?",
@@ -101,7 +99,7 @@ public struct StoreWriter {
         return .invalid
     }
 
-    public func revokeSession(id: Int64, now: Int64) throws(SQLiteError) {
+    public func revokeSession(id: Int64, now: Int64) throws(SQLError) {
         try connection.run("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                            [.integer(now), .integer(id)])
         try tenancyChanged()
@@ -113,16 +111,15 @@ public struct StoreWriter {
         userID: Int64, mode: APIKeyMode, workspaceID: Int64?, name: String, prefix: String, secretHash: [UInt8],
         permissions: [String]?, expiresAt: Int64?, allowList: [Int64], now: Int64
     ) throws -> APIKeyRow {
-        try connection.run("""
+        let id = try connection.insert("""
             INSERT INTO api_keys (user_id, mode, workspace_id, name, prefix, secret_hash, permissions, expires_at,
                                   created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
-            [.integer(userID), .text(mode.rawValue), workspaceID.map(SQLiteValue.integer) ?? .null, .text(name),
+            [.integer(userID), .text(mode.rawValue), workspaceID.map(SQLValue.integer) ?? .null, .text(name),
              .text(prefix),
              .blob(secretHash), permissions.map { .text($0.joined(separator: " ")) } ?? .null,
-             expiresAt.map(SQLiteValue.integer) ?? .null, .integer(now)])
-        let id = connection.lastInsertRowID
+             expiresAt.map(SQLValue.integer) ?? .null, .integer(now)])
         for workspace in Set(allowList) {
             try connection.run("INSERT INTO api_key_workspaces (key_id, workspace_id) VALUES (?, ?)",
                                [.integer(id), .integer(workspace)])
@@ -136,7 +133,7 @@ public struct StoreWriter {
                              allowList: [Int64]?) throws -> APIKeyRow {
         try connection.run("UPDATE api_keys SET name = ?, permissions = ?, expires_at = ? WHERE id = ?",
                            [.text(name), permissions.map { .text($0.joined(separator: " ")) } ?? .null,
-                            expiresAt.map(SQLiteValue.integer) ?? .null, .integer(id)])
+                            expiresAt.map(SQLValue.integer) ?? .null, .integer(id)])
         guard connection.changes == 1 else { throw StoreError.notFound }
         try tenancyChanged()
         if let allowList {
@@ -151,7 +148,7 @@ public struct StoreWriter {
     }
 
     /// Deletes (revokes) a key; false when it did not exist.
-    public func deleteAPIKey(id: Int64) throws(SQLiteError) -> Bool {
+    public func deleteAPIKey(id: Int64) throws(SQLError) -> Bool {
         try connection.run("DELETE FROM api_keys WHERE id = ?", [.integer(id)])
         let deleted = connection.changes == 1
         if deleted { try tenancyChanged() }
@@ -159,7 +156,7 @@ public struct StoreWriter {
     }
 
     /// Records when keys were last used (coalesced by the caller; never on the request path).
-    public func touchAPIKeys(_ uses: [(keyID: Int64, at: Int64)]) throws(SQLiteError) {
+    public func touchAPIKeys(_ uses: [(keyID: Int64, at: Int64)]) throws(SQLError) {
         for use in uses {
             try connection.run(
                 "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
@@ -171,12 +168,13 @@ public struct StoreWriter {
 
     /// Counts one hit in a fixed window; returns the count including this hit.
     @discardableResult
-    public func hitRateLimit(bucket: String, windowMilliseconds: Int64, now: Int64) throws(SQLiteError) -> Int {
+    public func hitRateLimit(bucket: String, windowMilliseconds: Int64, now: Int64) throws(SQLError) -> Int {
         let windowStart = now - now % windowMilliseconds
         try connection.run("""
             INSERT INTO rate_limits (bucket, window_start, count) VALUES (?, ?, 1)
             ON CONFLICT (bucket) DO UPDATE SET
-              count = CASE WHEN window_start = excluded.window_start THEN count + 1 ELSE 1 END,
+              count = CASE WHEN rate_limits.window_start = excluded.window_start
+                           THEN rate_limits.count + 1 ELSE 1 END,
               window_start = excluded.window_start
             """, [.text(bucket), .integer(windowStart)])
         return try reader.rateLimitCount(bucket: bucket, windowMilliseconds: windowMilliseconds, now: now)
@@ -185,7 +183,7 @@ public struct StoreWriter {
 
 extension StoreReader {
     /// Hits counted in the current window of a throttle.
-    public func rateLimitCount(bucket: String, windowMilliseconds: Int64, now: Int64) throws(SQLiteError) -> Int {
+    public func rateLimitCount(bucket: String, windowMilliseconds: Int64, now: Int64) throws(SQLError) -> Int {
         let windowStart = now - now % windowMilliseconds
         let rows = try connection.query("SELECT count FROM rate_limits WHERE bucket = ? AND window_start = ?",
                                         [.text(bucket), .integer(windowStart)])
@@ -196,7 +194,7 @@ extension StoreReader {
 
 extension StoreWriter {
     /// Assigns a plan to a user; false when no user has that email.
-    public func setPlan(email: String, plan: String) throws(SQLiteError) -> Bool {
+    public func setPlan(email: String, plan: String) throws(SQLError) -> Bool {
         try connection.run("UPDATE users SET plan = ? WHERE email = ?", [.text(plan), .text(email)])
         let changed = connection.changes == 1
         if changed { try tenancyChanged() }
@@ -209,7 +207,7 @@ extension StoreWriter {
     /// and asks for a commit notification: a write that revokes or changes someone's rights
     /// calls it, so open event streams re-validate their callers before sending anything the
     /// write committed (docs/events.md).
-    public func tenancyChanged() throws(SQLiteError) {
+    public func tenancyChanged() throws(SQLError) {
         try connection.run("UPDATE tenancy_epoch SET value = value + 1 WHERE id = 1")
         connection.requestCommitNotification()
     }
