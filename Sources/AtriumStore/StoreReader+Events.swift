@@ -38,18 +38,19 @@ extension StoreReader {
     private func events(_ group: EventVisibility, from position: EventPosition, limit: Int)
         throws(SQLError) -> [OutboxEvent]
     {
+        let key = connection.dialect.eventKey
         let order: String
         let bound: Int64
         switch position {
         case .newestBefore(let before):
-            order = "id < ?2 ORDER BY id DESC"
+            order = "\(key) < ?2 ORDER BY \(key) DESC"
             bound = before ?? Int64.max
         case .oldestAfter(let after):
-            order = "id > ?2 ORDER BY id ASC"
+            order = "\(key) > ?2 ORDER BY \(key) ASC"
             bound = after
         }
         let statement = try connection.prepare("""
-            SELECT id, workspace_id, event_type, data, created_at FROM outbox
+            SELECT \(key), workspace_id, event_type, data, created_at FROM outbox
             WHERE workspace_id IN (\(connection.dialect.integers(inJSONArray: "?1")))
               AND event_type IN (\(connection.dialect.strings(inJSONArray: "?3")))
               AND \(order) LIMIT ?4
@@ -68,9 +69,9 @@ extension StoreReader {
     /// every event below it is gone (purged after the retention window), so a position below
     /// it has lost events.
     public func firstRetainedEventID() throws(SQLError) -> Int64 {
+        let dialect = connection.dialect
         let statement = try connection.prepare("""
-            SELECT COALESCE((SELECT MIN(id) FROM outbox),
-                            (SELECT seq + 1 FROM sqlite_sequence WHERE name = 'outbox'), 1)
+            SELECT COALESCE((SELECT MIN(\(dialect.eventKey)) FROM outbox), (\(dialect.lastEventKey)) + 1, 1)
             """)
         defer { statement.reset() }
         return try statement.step() ? statement.int64(0) : 1
@@ -79,8 +80,7 @@ extension StoreReader {
     /// The id of the newest event ever written (0 when none): a stream that starts "now"
     /// sends what comes after it.
     public func lastEventID() throws(SQLError) -> Int64 {
-        let statement = try connection.prepare(
-            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)")
+        let statement = try connection.prepare("SELECT COALESCE((\(connection.dialect.lastEventKey)), 0)")
         defer { statement.reset() }
         return try statement.step() ? statement.int64(0) : 0
     }

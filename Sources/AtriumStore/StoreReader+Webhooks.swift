@@ -78,14 +78,15 @@ extension StoreReader {
 
     /// The newest outbox id (0 when empty).
     public func newestEventID() throws(SQLError) -> Int64 {
-        let rows = try connection.query("SELECT COALESCE(MAX(id), 0) FROM outbox")
+        let rows = try connection.query("SELECT COALESCE(MAX(\(connection.dialect.eventKey)), 0) FROM outbox")
         if case .integer(let id) = rows.first?.first { return id }
         return 0
     }
 
     /// How many events a workspace has after `id`.
     public func eventCount(workspaceID: Int64, after id: Int64) throws(SQLError) -> Int {
-        let rows = try connection.query("SELECT COUNT(*) FROM outbox WHERE workspace_id = ? AND id > ?",
+        let key = connection.dialect.eventKey
+        let rows = try connection.query("SELECT COUNT(*) FROM outbox WHERE workspace_id = ? AND \(key) > ?",
                                         [.integer(workspaceID), .integer(id)])
         if case .integer(let count) = rows.first?.first { return Int(count) }
         return 0
@@ -95,10 +96,11 @@ extension StoreReader {
     public func workspaceEventHeaders(workspaceID: Int64, after id: Int64, limit: Int) throws(SQLError)
         -> [(id: Int64, type: String)]
     {
+        let key = connection.dialect.eventKey
         let statement = try connection.prepare("""
-            SELECT id, event_type FROM outbox\(connection.dialect.indexHint("outbox_by_workspace"))
-            WHERE workspace_id = ? AND id > ?
-            ORDER BY id LIMIT ?
+            SELECT \(key), event_type FROM outbox\(connection.dialect.indexHint("outbox_by_workspace"))
+            WHERE workspace_id = ? AND \(key) > ?
+            ORDER BY \(key) LIMIT ?
             """)
         defer { statement.reset() }
         try statement.bind(workspaceID, at: 1)
@@ -111,8 +113,10 @@ extension StoreReader {
 
     /// Outbox events after `id`, oldest first.
     public func outboxEvents(after id: Int64, limit: Int) throws(SQLError) -> [OutboxEvent] {
+        let key = connection.dialect.eventKey
         let statement = try connection.prepare("""
-            SELECT id, workspace_id, event_type, data, created_at FROM outbox WHERE id > ? ORDER BY id LIMIT ?
+            SELECT \(key), workspace_id, event_type, data, created_at FROM outbox WHERE \(key) > ?
+            ORDER BY \(key) LIMIT ?
             """)
         defer { statement.reset() }
         try statement.bind(id, at: 1)
@@ -126,8 +130,10 @@ extension StoreReader {
     public func outboxHeaders(after id: Int64, limit: Int) throws(SQLError)
         -> [(id: Int64, workspaceID: Int64, type: String, createdAt: Int64)]
     {
+        let key = connection.dialect.eventKey
         let statement = try connection.prepare("""
-            SELECT id, workspace_id, event_type, created_at FROM outbox WHERE id > ? ORDER BY id LIMIT ?
+            SELECT \(key), workspace_id, event_type, created_at FROM outbox WHERE \(key) > ?
+            ORDER BY \(key) LIMIT ?
             """)
         defer { statement.reset() }
         try statement.bind(id, at: 1)
@@ -140,8 +146,9 @@ extension StoreReader {
     }
 
     public func outboxEvent(id: Int64) throws(SQLError) -> OutboxEvent? {
+        let key = connection.dialect.eventKey
         let statement = try connection.prepare(
-            "SELECT id, workspace_id, event_type, data, created_at FROM outbox WHERE id = ?")
+            "SELECT \(key), workspace_id, event_type, data, created_at FROM outbox WHERE \(key) = ?")
         defer { statement.reset() }
         try statement.bind(id, at: 1)
         return try statement.step() ? Self.event(statement) : nil

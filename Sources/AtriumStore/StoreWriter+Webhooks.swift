@@ -8,7 +8,7 @@ extension StoreWriter {
         let id = try connection.insert("""
             INSERT INTO webhooks (workspace_id, url, description, events, fields, active, secret, created_by,
                                   created_at, updated_at, cursor)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(id), 0) FROM outbox))
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(\(connection.dialect.eventKey)), 0) FROM outbox))
             """,
             [.integer(workspaceID), .text(url), description.map(SQLValue.text) ?? .null,
              .text(StoreReader.jsonArray(events)), fields.map { .text(StoreReader.jsonArray($0)) } ?? .null,
@@ -21,9 +21,11 @@ extension StoreWriter {
     /// disabled reason, the secrets) and stamps `updated_at`. `reactivated` moves the cursor to
     /// the newest event, so an endpoint turned back on does not replay what it missed.
     public func updateWebhook(_ row: WebhookRow, now: Int64, reactivated: Bool = false) throws(SQLError) {
+        let key = connection.dialect.eventKey
         if reactivated {
-            try connection.run("UPDATE webhooks SET cursor = (SELECT COALESCE(MAX(id), 0) FROM outbox) WHERE id = ?",
-                               [.integer(row.id)])
+            try connection.run(
+                "UPDATE webhooks SET cursor = (SELECT COALESCE(MAX(\(key)), 0) FROM outbox) WHERE id = ?",
+                [.integer(row.id)])
         }
         if !row.active {
             try cancelPendingDeliveries(webhookID: row.id, reason: "endpoint disabled")
@@ -148,16 +150,17 @@ extension StoreWriter {
     /// Ids grow with time, so the oldest rows sit at the start of each primary key and no time
     /// index is needed (callers repeat until it is < limit).
     public func purgeEvents(before: Int64, limit: Int) throws(SQLError) -> Int {
+        let key = connection.dialect.eventKey
         let rows = try connection.query("""
             SELECT COALESCE((SELECT MIN(cursor) FROM webhooks WHERE active = 1),
-                            (SELECT COALESCE(MAX(id), 0) FROM outbox))
+                            (SELECT COALESCE(MAX(\(key)), 0) FROM outbox))
             """)
         guard case .integer(let position) = rows.first?.first else { return 0 }
         try connection.run("""
             DELETE FROM outbox WHERE id IN
-              (SELECT id FROM outbox WHERE id <= ? AND created_at < ?
-                 AND id < COALESCE((SELECT MIN(event_id) FROM webhook_deliveries WHERE status = 'pending'), 9e18)
-               ORDER BY id LIMIT ?)
+              (SELECT id FROM outbox WHERE \(key) <= ? AND created_at < ?
+                 AND \(key) < COALESCE((SELECT MIN(event_id) FROM webhook_deliveries WHERE status = 'pending'), 9e18)
+               ORDER BY \(key) LIMIT ?)
             """, [.integer(position), .integer(before), .integer(Int64(limit))])
         var removed = connection.changes
         try connection.run("""

@@ -58,3 +58,28 @@ public enum SQLDialect: Sendable, Equatable {
         }
     }
 }
+
+extension SQLDialect {
+    /// The outbox column that orders events and names them (`evt_<key>`).
+    ///
+    /// On SQLite one writer commits in id order, so the row id is the order. On PostgreSQL
+    /// transactions commit out of id order, so a reader moving past an id could skip an event
+    /// whose transaction commits late; there the store's sequencer gives committed events a
+    /// `seq` in the order it finds them committed (`OutboxSequencer`), and everything that
+    /// reads the outbox in order reads `seq` — a row without one yet is invisible to them.
+    var eventKey: String {
+        switch self {
+        case .sqlite: return "id"
+        case .postgres: return "seq"
+        }
+    }
+
+    /// A scalar subquery of the newest event key ever given out (NULL before the first),
+    /// even when that event has been purged since.
+    var lastEventKey: String {
+        switch self {
+        case .sqlite: return "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'"
+        case .postgres: return "SELECT NULLIF(value, 0) FROM outbox_sequence WHERE id = 1"
+        }
+    }
+}
