@@ -67,15 +67,20 @@ $(VENV_STAMP):
 test-postgres: deps check-migrations
 	./scripts/with-postgres.sh $(SWIFT) test --filter AtriumPostgresTests
 
-## migrations: regenerate the embedded copy of migrations/*.sql.
+## migrations: regenerate the embedded copies of migrations/sqlite/*.sql and migrations/postgres/*.sql.
 migrations:
 	./scripts/embed-migrations.sh
 
+EMBEDDED_MIGRATIONS := Sources/AtriumStore/EmbeddedMigrations.swift Sources/AtriumStore/EmbeddedPostgresMigrations.swift
+
 check-migrations:
-	@cp Sources/AtriumStore/EmbeddedMigrations.swift /tmp/atrium-embedded.$$$$; \
+	@tmp=$$(mktemp -d /tmp/atrium-embedded.XXXXXX); \
+	for f in $(EMBEDDED_MIGRATIONS); do cp $$f $$tmp/$$(basename $$f); done; \
 	./scripts/embed-migrations.sh; \
-	if ! cmp -s Sources/AtriumStore/EmbeddedMigrations.swift /tmp/atrium-embedded.$$$$; then \
-	  echo "EmbeddedMigrations.swift was stale; regenerated it — commit the change"; fi; rm -f /tmp/atrium-embedded.$$$$
+	for f in $(EMBEDDED_MIGRATIONS); do \
+	  if ! cmp -s $$f $$tmp/$$(basename $$f); then \
+	    echo "$$(basename $$f) was stale; regenerated it — commit the change"; fi; \
+	done; rm -rf $$tmp
 
 ## bench: wrk against a release build with a seeded database, beside the Hummingbird reference.
 bench: deps release
