@@ -1,7 +1,7 @@
 # Atrium: the two commands a new machine needs are `make run` and `make test`.
 SHELL := /bin/bash
 SWIFT ?= swift
-DEBIAN_PACKAGES := libsqlite3-dev libssl-dev pkg-config openssl curl jq
+DEBIAN_PACKAGES := libsqlite3-dev libssl-dev libpq-dev postgresql pkg-config openssl curl jq
 FUZZ_SECONDS ?= 60
 BENCH_DIR ?= .build/bench
 # Python tools for the conformance run and the Python client's tests, pinned, in a virtualenv
@@ -10,7 +10,7 @@ VENV := .build/venv
 PYTHON_TOOLS := schemathesis==4.32.5 openapi-spec-validator==0.9.0 pytest==9.2.0
 VENV_STAMP := $(VENV)/.installed-schemathesis-4.32.5-validator-0.9.0-pytest-9.2.0
 
-.PHONY: run test build release bench fuzz clean deps migrations check-migrations doc-examples conformance \
+.PHONY: run test build release bench fuzz clean deps migrations check-migrations test-postgres doc-examples conformance \
 	python-client-tests client-generate
 
 ## deps: make sure the C libraries Atrium links are installed (Debian packages).
@@ -63,15 +63,24 @@ $(VENV_STAMP):
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check $(PYTHON_TOOLS)
 	touch $@
 
-## migrations: regenerate the embedded copy of migrations/*.sql.
+## test-postgres: the PostgreSQL engine's tests against a throw-away cluster (scripts/with-postgres.sh).
+test-postgres: deps check-migrations
+	./scripts/with-postgres.sh $(SWIFT) test --filter AtriumPostgresTests
+
+## migrations: regenerate the embedded copies of migrations/sqlite/*.sql and migrations/postgres/*.sql.
 migrations:
 	./scripts/embed-migrations.sh
 
+EMBEDDED_MIGRATIONS := Sources/AtriumStore/EmbeddedMigrations.swift Sources/AtriumStore/EmbeddedPostgresMigrations.swift
+
 check-migrations:
-	@cp Sources/AtriumStore/EmbeddedMigrations.swift /tmp/atrium-embedded.$$$$; \
+	@tmp=$$(mktemp -d /tmp/atrium-embedded.XXXXXX); \
+	for f in $(EMBEDDED_MIGRATIONS); do cp $$f $$tmp/$$(basename $$f); done; \
 	./scripts/embed-migrations.sh; \
-	if ! cmp -s Sources/AtriumStore/EmbeddedMigrations.swift /tmp/atrium-embedded.$$$$; then \
-	  echo "EmbeddedMigrations.swift was stale; regenerated it — commit the change"; fi; rm -f /tmp/atrium-embedded.$$$$
+	for f in $(EMBEDDED_MIGRATIONS); do \
+	  if ! cmp -s $$f $$tmp/$$(basename $$f); then \
+	    echo "$$(basename $$f) was stale; regenerated it — commit the change"; fi; \
+	done; rm -rf $$tmp
 
 ## bench: wrk against a release build with a seeded database, beside the Hummingbird reference.
 bench: deps release

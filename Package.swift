@@ -21,6 +21,7 @@ let package = Package(
         // C libraries and shims.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "CAtriumSystem"),
         // Locks, condition variables, threads, log lines and the syscall helper, written once.
         .target(name: "AtriumSystem", dependencies: ["CAtriumSystem"], swiftSettings: strict),
@@ -33,7 +34,10 @@ let package = Package(
         .target(name: "AtriumCrypto", dependencies: ["COpenSSL"], swiftSettings: strict),
         .target(name: "AtriumHTTP", dependencies: ["AtriumSystem", "CAtriumSystem"], swiftSettings: strict),
         .target(name: "AtriumSQLite", dependencies: ["CSQLite", "AtriumSystem"], swiftSettings: strict),
-        .target(name: "AtriumStore", dependencies: ["AtriumSQLite", "AtriumJSON", "AtriumModel", "AtriumCrypto"],
+        // The PostgreSQL engine's bottom layer: connections, statements, the pools and the migrator.
+        .target(name: "AtriumPostgres", dependencies: ["CLibPQ", "AtriumSystem"], swiftSettings: strict),
+        .target(name: "AtriumStore",
+                dependencies: ["AtriumSQLite", "AtriumPostgres", "AtriumJSON", "AtriumModel", "AtriumCrypto"],
                 swiftSettings: strict),
         .target(name: "AtriumAuth", dependencies: ["AtriumCrypto", "AtriumJSON", "AtriumModel"], swiftSettings: strict),
         .target(
@@ -60,6 +64,8 @@ let package = Package(
         .testTarget(name: "AtriumCryptoTests", dependencies: ["AtriumCrypto"]),
         .testTarget(name: "AtriumHTTPTests", dependencies: ["AtriumHTTP"]),
         .testTarget(name: "AtriumSQLiteTests", dependencies: ["AtriumSQLite"]),
+        // Needs ATRIUM_TEST_DATABASE_URL for its database tests: run it through scripts/with-postgres.sh.
+        .testTarget(name: "AtriumPostgresTests", dependencies: ["AtriumPostgres", "AtriumSQLite", "AtriumStore"]),
         .testTarget(name: "AtriumStoreTests", dependencies: ["AtriumStore", "AtriumSQLite"]),
         .testTarget(name: "AtriumAuthTests", dependencies: ["AtriumAuth", "AtriumJSON", "AtriumCrypto"]),
         // Sockets, TLS and a throw-away PKI for tests that play a webhook receiver.

@@ -12,12 +12,12 @@ private func makeStore() throws -> Store {
 
 @Suite("Store")
 struct StoreTests {
-    /// The binary carries its migrations; they must be exactly the files in migrations/.
-    @Test("embedded migrations equal migrations/*.sql")
+    /// The binary carries its migrations; they must be exactly the files in migrations/sqlite/.
+    @Test("embedded migrations equal migrations/sqlite/*.sql")
     func embeddedMigrationsMatchFiles() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-        let folder = root.appendingPathComponent("migrations")
+        let folder = root.appendingPathComponent("migrations/sqlite")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".sql") }.sorted()
         #expect(files.count == EmbeddedMigrations.all.count)
         for (file, migration) in zip(files, EmbeddedMigrations.all) {

@@ -1,0 +1,225 @@
+import CLibPQ
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// One PostgreSQL connection (a libpq `PGconn`), with its cache of prepared statements.
+///
+/// Not `Sendable`: like `SQLiteConnection`, a connection is confined to one thread at a time.
+/// `PostgresDatabase` owns its connections and lends one to a `read` or `write` body for the
+/// body's duration; a body must not keep it. SQL is written with SQLite's `?` parameters and
+/// rewritten once per statement text (see `PlaceholderRewriter`).
+public final class PostgresConnection {
+    /// The `PGconn*`; nil once closed.
+    private(set) var handle: OpaquePointer?
+    private var statements: [String: PostgresStatement] = [:]
+    private var statementNumber = 0
+    /// "host …, database …", for messages (never the password).
+    let target: String
+    /// Set by a write body that wants the database's commit observers told once its
+    /// transaction has committed (see `PostgresDatabase.addCommitObserver`).
+    var commitNotificationRequested = false
+    /// The last statement error since the writer cleared it: the writer's way to see a
+    /// serialization failure or a lost connection that a body caught and wrapped.
+    var lastFailure: PostgresError?
+    private var changeCount = 0
+
+    /// Connects to `url` (a `postgres://` or `postgresql://` URI) with Atrium's defaults.
+    public convenience init(url: String) throws(PostgresError) {
+        try self.init(url: url, settings: ConnectionSettings())
+    }
+
+    init(url: String, settings: ConnectionSettings) throws(PostgresError) {
+        try PostgresURL.validate(url)
+        target = PostgresURL.target(of: url)
+        let parameters = settings.parameters(url: url)
+        let connection = withCStringArrays(parameters.map(\.0), parameters.map(\.1)) { keywords, values in
+            PQconnectdbParams(keywords, values, 1)
+        }
+        guard let connection else { throw PostgresError.connectionLost("cannot connect to PostgreSQL: out of memory") }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let reason = PostgresError.clean(String(cString: PQerrorMessage(connection)))
+            PQfinish(connection)
+            throw PostgresError.connectionLost(
+                "cannot connect to PostgreSQL (\(target)): \(PostgresURL.redacted(reason, in: url))")
+        }
+        atrium_pq_silence_notices(connection)
+        handle = connection
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Asks for the commit observers to run after this write's transaction commits. Harmless
+    /// outside the writer, and when the write is later rolled back (a spurious wake-up).
+    public func requestCommitNotification() {
+        commitNotificationRequested = true
+    }
+
+    /// True while the connection is open and libpq considers it healthy.
+    public var isOpen: Bool {
+        handle.map { PQstatus($0) == CONNECTION_OK } ?? false
+    }
+
+    /// Reconnects with the same parameters (`PQreset`). Prepared statements die with the old
+    /// session, so the cache is dropped and statements handed out before become unusable.
+    public func reconnect() throws(PostgresError) {
+        guard let handle else { throw PostgresError.misuse("connection is closed") }
+        dropStatements()
+        PQreset(handle)
+        guard PQstatus(handle) == CONNECTION_OK else {
+            let reason = PostgresError.clean(String(cString: PQerrorMessage(handle)))
+            throw PostgresError.connectionLost("cannot reconnect to PostgreSQL (\(target)): \(reason)")
+        }
+        atrium_pq_silence_notices(handle)
+    }
+
+    /// Closes the connection. Idempotent.
+    func close() {
+        dropStatements()
+        if let handle {
+            PQfinish(handle)
+            self.handle = nil
+        }
+    }
+
+    private func dropStatements() {
+        for statement in statements.values {
+            statement.invalidate()
+        }
+        statements.removeAll()
+    }
+
+    func openHandle(sql: String? = nil) throws(PostgresError) -> OpaquePointer {
+        guard let handle else { throw PostgresError.misuse("connection is closed", sql: sql) }
+        return handle
+    }
+
+    /// Runs one or more statements with the simple query protocol (no parameters): schema
+    /// changes, migrations, `BEGIN`/`COMMIT`.
+    public func execute(_ sql: String) throws(PostgresError) {
+        let handle = try openHandle(sql: sql)
+        let result = PQexec(handle, sql)
+        defer { PQclear(result) }
+        switch result.map(PQresultStatus) {
+        case PGRES_COMMAND_OK?, PGRES_TUPLES_OK?, PGRES_EMPTY_QUERY?:
+            noteChanges(result)
+        default:
+            throw failure(PostgresError.from(result: result, connection: handle, sql: sql))
+        }
+    }
+
+    /// The command tag of a simple-protocol statement (`COMMIT`, or `ROLLBACK` when a COMMIT
+    /// found the transaction aborted).
+    func executeReturningTag(_ sql: String) throws(PostgresError) -> String {
+        let handle = try openHandle(sql: sql)
+        let result = PQexec(handle, sql)
+        defer { PQclear(result) }
+        switch result.map(PQresultStatus) {
+        case PGRES_COMMAND_OK?, PGRES_TUPLES_OK?:
+            return result.flatMap { PQcmdStatus($0) }.map { String(cString: $0) } ?? ""
+        default:
+            throw failure(PostgresError.from(result: result, connection: handle, sql: sql))
+        }
+    }
+
+    /// The statement for `sql`, prepared on the server once per connection and then reused.
+    ///
+    /// It comes back reset with its bindings cleared. Asking for the same SQL again while a
+    /// previous use is still stepping resets that use.
+    public func prepare(_ sql: String) throws(PostgresError) -> PostgresStatement {
+        if let statement = statements[sql] {
+            statement.reset()
+            return statement
+        }
+        let handle = try openHandle(sql: sql)
+        let (text, count) = PlaceholderRewriter.rewrite(sql)
+        statementNumber += 1
+        let name = "atrium_\(statementNumber)"
+        let result = PQprepare(handle, name, text, 0, nil)
+        defer { PQclear(result) }
+        guard result.map(PQresultStatus) == PGRES_COMMAND_OK else {
+            throw failure(PostgresError.from(result: result, connection: handle, sql: sql))
+        }
+        let statement = PostgresStatement(connection: self, name: name, sql: sql, parameterCount: count)
+        statements[sql] = statement
+        return statement
+    }
+
+    /// Rows affected by the last INSERT, UPDATE, DELETE or MERGE run on this connection.
+    public var changes: Int { changeCount }
+
+    /// Runs a query and collects every row: a convenience for cold paths.
+    public func query(_ sql: String, _ arguments: [PostgresValue] = []) throws(PostgresError) -> [[PostgresValue]] {
+        let statement = try prepare(sql)
+        defer { statement.reset() }
+        try statement.bind(arguments)
+        var rows: [[PostgresValue]] = []
+        let columns = statement.columnCount
+        while try statement.step() {
+            var row: [PostgresValue] = []
+            row.reserveCapacity(Int(columns))
+            for column in 0..<columns {
+                row.append(statement.value(column))
+            }
+            rows.append(row)
+        }
+        return rows
+    }
+
+    /// Binds `arguments` and runs the statement, ignoring rows: a convenience for cold paths.
+    public func run(_ sql: String, _ arguments: [PostgresValue] = []) throws(PostgresError) {
+        let statement = try prepare(sql)
+        defer { statement.reset() }
+        try statement.bind(arguments)
+        try statement.runToCompletion()
+    }
+
+    // MARK: Internals for statements and the database
+
+    /// Keeps `error` for the writer (see `lastFailure`) and returns it.
+    func failure(_ error: PostgresError) -> PostgresError {
+        lastFailure = error
+        return error
+    }
+
+    /// Updates `changes` from a result whose command tag is INSERT, UPDATE, DELETE or MERGE.
+    func noteChanges(_ result: OpaquePointer?) {
+        guard let result, let tag = PQcmdStatus(result) else { return }
+        let first = UInt8(bitPattern: tag.pointee)
+        guard first == UInt8(ascii: "I") || first == UInt8(ascii: "U") || first == UInt8(ascii: "D")
+                || first == UInt8(ascii: "M") else { return }
+        let command = String(cString: tag)
+        guard command.hasPrefix("INSERT ") || command.hasPrefix("UPDATE ") || command.hasPrefix("DELETE ")
+                || command.hasPrefix("MERGE ") else { return }
+        changeCount = Int(String(cString: PQcmdTuples(result))) ?? 0
+    }
+
+    /// libpq's view of the transaction (idle, in a transaction, in a failed one, unknown).
+    var transactionStatus: PGTransactionStatusType {
+        handle.map { PQtransactionStatus($0) } ?? PQTRANS_UNKNOWN
+    }
+}
+
+/// Confined to one thread at a time: never `Sendable`, not even by a later `@unchecked` claim.
+@available(*, unavailable)
+extension PostgresConnection: Sendable {}
+
+/// Calls `body` with NULL-terminated C arrays of `keywords` and `values` (for `PQconnectdbParams`).
+func withCStringArrays<R>(
+    _ keywords: [String], _ values: [String],
+    _ body: (UnsafePointer<UnsafePointer<CChar>?>, UnsafePointer<UnsafePointer<CChar>?>) -> R
+) -> R {
+    let keywordCopies = keywords.map { strdup($0) }
+    let valueCopies = values.map { strdup($0) }
+    defer {
+        keywordCopies.forEach { free($0) }
+        valueCopies.forEach { free($0) }
+    }
+    let keywordPointers = keywordCopies.map { UnsafePointer($0) } + [nil]
+    let valuePointers = valueCopies.map { UnsafePointer($0) } + [nil]
+    return body(keywordPointers, valuePointers)
+}

@@ -1,0 +1,102 @@
+import CLibPQ
+
+/// One writer thread's connection and how it runs one attempt of a job in a transaction.
+///
+/// It exists to keep the transaction rules in one place: `BEGIN ISOLATION LEVEL SERIALIZABLE`,
+/// the body, `COMMIT`; a serialization failure or deadlock anywhere (even one the body caught
+/// and wrapped, seen through `PostgresConnection.lastFailure`) asks for another attempt; a
+/// lost connection fails the job and reconnects before the next one.
+final class PostgresWriter {
+    /// How one attempt ended.
+    enum Outcome {
+        case committed(notify: Bool)
+        /// A serialization failure or deadlock: nothing was committed, run the body again.
+        case retry(PostgresError)
+        /// The job holds its error.
+        case failed
+    }
+
+    let connection: PostgresConnection
+    private var needsReconnect = false
+
+    init(_ connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    func attempt(_ job: any PostgresWriteJob) -> Outcome {
+        if needsReconnect || !connection.isOpen {
+            do {
+                try connection.reconnect()
+                needsReconnect = false
+            } catch {
+                job.fail(error)
+                return .failed
+            }
+        }
+        connection.lastFailure = nil
+        connection.commitNotificationRequested = false
+        do {
+            try connection.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
+        } catch {
+            return failed(job, error)
+        }
+        guard job.run(on: connection) else {
+            let failure = connection.lastFailure
+            rollback()
+            if let failure, failure.isSerializationFailure { return .retry(failure) }
+            if let failure, failure.isConnectionLost {
+                needsReconnect = true
+                job.fail(failure)
+            }
+            return .failed
+        }
+        let tag: String
+        do {
+            tag = try connection.executeReturningTag("COMMIT")
+        } catch {
+            // A lost connection during COMMIT leaves the outcome unknown: never run it again.
+            if error.isConnectionLost {
+                needsReconnect = true
+                job.fail(error)
+                return .failed
+            }
+            rollback()
+            if error.isSerializationFailure { return .retry(error) }
+            job.fail(error)
+            return .failed
+        }
+        guard tag == "COMMIT" else {
+            // The body swallowed a failed statement: PostgreSQL ended the transaction with a ROLLBACK.
+            let failure = connection.lastFailure
+            if let failure, failure.isSerializationFailure { return .retry(failure) }
+            job.fail(PostgresError(
+                sqlState: failure?.sqlState,
+                message: "the write was rolled back: an earlier statement in it failed"
+                    + (failure.map { " (\($0.message))" } ?? ""),
+                sql: failure?.sql))
+            return .failed
+        }
+        return .committed(notify: connection.commitNotificationRequested)
+    }
+
+    private func failed(_ job: any PostgresWriteJob, _ error: PostgresError) -> Outcome {
+        if error.isConnectionLost { needsReconnect = true }
+        if error.isSerializationFailure { return .retry(error) }
+        job.fail(error)
+        return .failed
+    }
+
+    /// Ends a transaction that failed; a ROLLBACK that cannot run means the connection is gone.
+    private func rollback() {
+        guard connection.isOpen else {
+            needsReconnect = true
+            return
+        }
+        guard connection.transactionStatus != PQTRANS_IDLE else { return }
+        do {
+            try connection.execute("ROLLBACK")
+        } catch {
+            needsReconnect = true
+        }
+    }
+}

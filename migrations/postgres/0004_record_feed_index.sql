@@ -1,0 +1,4 @@
+-- Fan-out pages over many workspaces walk a collection newest first and keep the rows of the
+-- caller's workspaces; this covering index serves that walk without touching the table.
+-- PostgreSQL translation of migrations/sqlite/0004_record_feed_index.sql (unchanged).
+CREATE INDEX records_by_collection_id ON records(collection, id, workspace_id);
