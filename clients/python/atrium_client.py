@@ -611,6 +611,11 @@ class EventStream:
         connection, self._connection, self._response = self._connection, None, None
         if connection is not None:
             try:
+                if connection.sock is not None:  # wakes a read blocked in another thread
+                    connection.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            try:
                 connection.close()
             except OSError:
                 pass
