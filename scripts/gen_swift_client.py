@@ -43,7 +43,9 @@ ACCESSORS = {"Auth": "auth", "MeAPI": "me", "Workspaces": "workspaces", "Members
 # Operations with no SDK method, on purpose (tested: AtriumClientTests/DriftTests).
 EXCLUDED = {"healthz": "operations probe, no credential", "readyz": "operations probe, no credential",
             "metrics": "Prometheus text for scrapers", "openapi": "the document itself",
-            "streamEvents": "Server-Sent Events, not one JSON answer: the SDK's stream is issue #18's remaining part"}
+            # streamEvents is a stream of Server-Sent Events, not one JSON answer: the SDK's method for it,
+            # events.stream(), is hand-written (Sources/AtriumClient/EventStream.swift).
+            "streamEvents": "Server-Sent Events: hand-written as events.stream() (EventStream.swift)"}
 # Codes the server answers below the endpoint table (framing, routing, limits), which no
 # operation lists; the contract's table (api.md §1) has them.
 PROTOCOL_CODES = ["BAD_REQUEST", "METHOD_NOT_ALLOWED", "REQUEST_TIMEOUT", "PAYLOAD_TOO_LARGE", "URI_TOO_LONG",

@@ -22,12 +22,15 @@ Rules it keeps:
 - errors: `AtriumError` (status, code, message, details, request_id, retry_after) when `expect=`
   is not met or `raise_for_error()` is called;
 - `verify_webhook()` checks Standard Webhooks signatures, the timestamp tolerance and both
-  secrets of a rotation.
+  secrets of a rotation;
+- `stream_events()` follows GET /v1/events/stream (Server-Sent Events) as an iterator of event
+  dicts that reconnects by itself with `Last-Event-ID` (backoff with jitter, a dead connection
+  found by its silence) and raises `AtriumError` on answers that reconnecting cannot change.
 """
-import base64, hashlib, hmac, http.client, json as jsonlib, random, re, threading, time, urllib.parse, uuid
+import base64, hashlib, hmac, http.client, json as jsonlib, random, re, socket, threading, time, urllib.parse, uuid
 
 __all__ = ["Client", "Session", "Response", "AtriumError", "WebhookVerificationError", "verify_webhook", "etag",
-           "MAIN", "AUTO"]
+           "MAIN", "AUTO", "EventStream", "ServerSentEventParser"]
 
 MAIN = "main"  # workspace=MAIN: send no X-Workspace-ID, whatever the client's default
 AUTO = object()  # idempotency_key=AUTO: a fresh key for a create, none otherwise
@@ -310,6 +313,25 @@ class Client:
             if not cursor:
                 return
 
+    def stream_events(self, types=None, workspaces=None, after=None, workspace=_UNSET, idle_timeout=45.0,
+                      initial_delay=1.0, max_delay=30.0, max_attempts=None):
+        """Follows GET /v1/events/stream: an `EventStream`, an iterator of event dicts
+        (`{id, type, workspace_id, created_at, data}`) that reconnects by itself. Use it in a
+        `with` block (or call `close()`) to end the connection when you stop early.
+
+        `types`: `type=` filters (`"record.created"`, `"record.*"`); `workspaces`: a fan-out
+        (`"all"` or a list of ids); `after`: start after this event id (backlog first);
+        `workspace`: like `call()`. A dropped connection, a network error, a 5xx, or no byte for
+        `idle_timeout` seconds (the server writes a heartbeat every 15 s) reconnects after a
+        random wait between half and all of `initial_delay` (or the server's `retry:`) doubled per
+        consecutive failure up to `max_delay`, sending `Last-Event-ID`: nothing is lost or
+        repeated. 401, 403, 404, 410 CURSOR_EXPIRED and other 4xx raise `AtriumError` at once;
+        after `max_attempts` consecutive failed connections (None: no limit) the last error is
+        raised."""
+        return EventStream(self, types=types, workspaces=workspaces, after=after, workspace=workspace,
+                           idle_timeout=idle_timeout, initial_delay=initial_delay, max_delay=max_delay,
+                           max_attempts=max_attempts)
+
     # Internals
 
     def _workspace_header(self, route, fan_out, workspace):
@@ -364,6 +386,239 @@ class Client:
         if response.status in (500, 502, 504):
             return self._delay(attempt)
         return None
+
+
+class ServerSentEventParser:
+    """An incremental `text/event-stream` parser: `feed(bytes)` returns the events (dicts with
+    `id`, `event`, `data`) the bytes complete. Chunks may split anywhere; lines end with CRLF, LF
+    or CR; `:` lines are comments (heartbeats); `retry:` sets `retry` (seconds); `last_event_id`
+    moves when the blank line that ends an event arrives."""
+
+    def __init__(self, last_event_id=None):
+        self.last_event_id = last_event_id
+        self.retry = None
+        self._id_buffer = last_event_id
+        self._line = bytearray()
+        self._after_cr = False
+        self._first = True
+        self._data = []
+        self._event = ""
+
+    def feed(self, data):
+        events = []
+        for byte in data:
+            if self._after_cr:
+                self._after_cr = False
+                if byte == 0x0A:
+                    continue
+            if byte == 0x0D:
+                self._after_cr = True
+                self._end_line(events)
+            elif byte == 0x0A:
+                self._end_line(events)
+            else:
+                self._line.append(byte)
+        return events
+
+    def _end_line(self, events):
+        line = bytes(self._line)
+        self._line.clear()
+        if self._first:
+            self._first = False
+            line = line.removeprefix(b"\xef\xbb\xbf")
+        if not line:
+            self.last_event_id = self._id_buffer
+            if self._data:
+                events.append({"id": self.last_event_id, "event": self._event or "message",
+                               "data": "\n".join(self._data)})
+            self._data, self._event = [], ""
+            return
+        if line.startswith(b":"):
+            return
+        name, colon, value = line.partition(b":")
+        if colon and value.startswith(b" "):
+            value = value[1:]
+        text = value.decode("utf-8", "replace")
+        if name == b"data":
+            self._data.append(text)
+        elif name == b"event":
+            self._event = text
+        elif name == b"id":
+            if b"\0" not in value:
+                self._id_buffer = text or None
+        elif name == b"retry":
+            if value.isdigit():
+                self.retry = int(value) / 1000.0
+
+
+class EventStream:
+    """The events of GET /v1/events/stream with automatic resume (see `Client.stream_events`).
+    `last_event_id` is the id of the last event returned: what `Last-Event-ID` carries."""
+
+    def __init__(self, client, types=None, workspaces=None, after=None, workspace=_UNSET, idle_timeout=45.0,
+                 initial_delay=1.0, max_delay=30.0, max_attempts=None):
+        self.client = client
+        self.types = [types] if isinstance(types, str) else list(types or [])
+        self.workspaces = workspaces
+        self.after = after
+        self.workspace = workspace
+        self.idle_timeout, self.initial_delay, self.max_delay = idle_timeout, initial_delay, max_delay
+        self.max_attempts = max_attempts
+        self.last_event_id = None
+        self.connections = 0  # connections opened, for tests and logs
+        self._pending = []
+        self._connection = self._response = None
+        self._parser = None
+        self._failures = 0
+        self._retry = None
+        self._wait = None
+        self._last_error = None
+        self._closed = False
+
+    def __iter__(self):
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+    def close(self):
+        """Ends the stream and its connection; iteration stops."""
+        self._closed = True
+        self._drop()
+
+    def __next__(self):
+        while True:
+            if self._pending:
+                event = self._pending.pop(0)
+                self.last_event_id = event["id"]
+                return event
+            if self._closed:
+                raise StopIteration
+            if self._response is None:
+                self._open()
+                continue
+            try:
+                chunk = self._response.read1(65536)
+            except socket.timeout:  # no byte, not even a heartbeat, for idle_timeout
+                self._lost(TimeoutError(f"no byte for {self.idle_timeout} s"))
+                continue
+            except (OSError, http.client.HTTPException) as error:
+                self._lost(error)
+                continue
+            if not chunk:  # the server ended the stream (shutdown, access changed, token expiry)
+                self._lost(ConnectionError("the stream ended"))
+                continue
+            self._failures, self._last_error = 0, None
+            for message in self._parser.feed(chunk):
+                try:
+                    event = jsonlib.loads(message["data"])
+                except ValueError:
+                    self.close()
+                    raise
+                if message["id"] is not None:
+                    event.setdefault("id", message["id"])
+                self._pending.append(event)
+            if self._parser.retry is not None:
+                self._retry = self._parser.retry
+
+    def _open(self):
+        if self._failures:
+            if self.max_attempts is not None and self._failures >= self.max_attempts:
+                self.close()
+                raise self._last_error
+            base = self._retry if self._retry is not None else self.initial_delay
+            ceiling = min(self.max_delay, base * 2 ** (self._failures - 1))
+            wait = self._wait if self._wait is not None else random.uniform(ceiling / 2, ceiling)
+            self._wait = None
+            time.sleep(wait)
+        query = []
+        if self.workspaces is not None:
+            ws = self.workspaces
+            query.append(("workspaces", ws if isinstance(ws, str) else ",".join(str(w) for w in ws)))
+        if self.types:
+            query.append(("type", ",".join(self.types)))
+        resume = self._resume_id()
+        if resume is None and self.after is not None:
+            query.append(("after", self.after))
+        path = "/v1/events/stream" + ("?" + urllib.parse.urlencode(query) if query else "")
+        headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
+        if resume is not None:
+            headers["Last-Event-ID"] = resume
+        workspace_id = self.client._workspace_header("/v1/events/stream", self.workspaces is not None,
+                                                     self.workspace)
+        if workspace_id is not None:
+            headers["X-Workspace-ID"] = str(workspace_id)
+        client = self.client
+        token = client._authorize(headers)
+        self.connections += 1
+        connection = http.client.HTTPConnection(client.host, client.port, timeout=self.idle_timeout)
+        try:
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+        except (OSError, http.client.HTTPException) as error:
+            connection.close()
+            self._lost(error)
+            return
+        if response.status == 200:
+            kind = response.getheader("Content-Type", "")
+            if not kind.startswith("text/event-stream"):
+                connection.close()
+                self.close()
+                raise ValueError(f"GET {path}: 200 with {kind!r}, not text/event-stream")
+            self._connection, self._response = connection, response
+            self._parser = ServerSentEventParser(resume)
+            return
+        try:
+            answer = Response("GET", path, response.status, Headers(response.getheaders()), response.read())
+        except (OSError, http.client.HTTPException) as error:
+            connection.close()
+            self._lost(error)
+            return
+        connection.close()
+        if answer.status == 401 and answer.code == "TOKEN_EXPIRED" and client.session and token:
+            client.session.refreshed(client, token)  # then reconnect with the new token
+            return
+        if answer.status in (429, 503, 500, 502, 504):
+            wait = client._retry_wait(answer, 1)
+            if wait is None:  # a Retry-After beyond the client's cap
+                self.close()
+                raise AtriumError(answer)
+            if answer.status in (429, 503) and answer.headers.get("Retry-After"):
+                self._wait = wait
+            self._lost(AtriumError(answer))
+            return
+        self.close()
+        raise AtriumError(answer)  # 401, 403, 404, 410 CURSOR_EXPIRED, other 4xx: do not reconnect
+
+    def _resume_id(self):
+        """Where a new connection resumes: after the last event taken from the wire."""
+        if self._pending:
+            return self._pending[-1]["id"]
+        return self.last_event_id
+
+    def _lost(self, error):
+        self._drop()
+        self._failures += 1
+        self._last_error = error
+
+    def _drop(self):
+        connection, self._connection, self._response = self._connection, None, None
+        if connection is not None:
+            try:
+                if connection.sock is not None:  # wakes a read blocked in another thread
+                    connection.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            try:
+                connection.close()
+            except OSError:
+                pass
 
 
 class WebhookVerificationError(Exception):

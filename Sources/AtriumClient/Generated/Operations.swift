@@ -203,7 +203,7 @@ public enum Operations {
         "metrics": "Prometheus text for scrapers",
         "openapi": "the document itself",
         "readyz": "operations probe, no credential",
-        "streamEvents": "Server-Sent Events, not one JSON answer: the SDK's stream is issue #18's remaining part",
+        "streamEvents": "Server-Sent Events: hand-written as events.stream() (EventStream.swift)",
     ]
 }
 
