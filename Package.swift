@@ -77,6 +77,6 @@ let package = Package(
         .testTarget(name: "AtriumClientTests", dependencies: ["AtriumClient", "AtriumTestSupport"]),
         .testTarget(name: "AtriumAPITests",
                     dependencies: ["AtriumJSON", "AtriumCrypto", "AtriumAuth", "AtriumTestSupport", "COpenSSL",
-                                   "AtriumStore", "AtriumSQLite"]),
+                                   "AtriumStore", "AtriumSQLite", "AtriumPostgres"]),
     ]
 )

@@ -49,7 +49,7 @@ public enum PostgresURL {
     }
 
     /// `text` with the URL's password (between `user:` and `@`) replaced by `***`.
-    static func redacted(_ text: String, in url: String? = nil) -> String {
+    public static func redacted(_ text: String, in url: String? = nil) -> String {
         let source = url ?? text
         guard let scheme = source.firstRange(of: "://") else { return text }
         let authority = source[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" }

@@ -1,3 +1,4 @@
+import AtriumPostgres
 import AtriumSQLite
 // Rows carry AtriumModel's enums; re-exported so users of the store see them with it.
 @_exported import AtriumModel
@@ -12,7 +13,17 @@ import Glibc
 /// and `StoreError.storageFull`; a full disk is also logged, at most once per
 /// `storageFullLogInterval`.
 public final class Store: Sendable {
-    let database: SQLiteDatabase
+    /// The engine the store runs on; nothing above the store knows which.
+    enum Engine: Sendable {
+        /// The embedded default: one writer with group commit, WAL readers.
+        case sqlite(SQLiteDatabase)
+        /// PostgreSQL, for several instances: pooled writers and readers, and the sequencer
+        /// that orders committed events.
+        case postgres(PostgresDatabase, OutboxSequencer)
+    }
+
+    let engine: Engine
+    /// Where the data lives: the database file, or the PostgreSQL URL without its password.
     public let path: String
     private let log: @Sendable (String) -> Void
     private let storageFull = StorageFullLog()
@@ -23,8 +34,14 @@ public final class Store: Sendable {
     /// `log` receives rare operational messages (a full disk), one line each.
     public init(configuration: StoreConfiguration,
                 log: @escaping @Sendable (String) -> Void = { Store.standardError($0) }) throws(StoreError) {
-        path = configuration.databasePath
         self.log = log
+        if let url = configuration.databaseURL {
+            path = PostgresURL.redacted(url)
+            lock = nil
+            engine = try Self.openPostgres(url: url, configuration: configuration, log: log)
+            return
+        }
+        path = configuration.databasePath
         try DataDirectoryCheck.verify(configuration.dataDirectory, databasePath: path)
         lock = configuration.exclusive ? try DataDirectoryLock(directory: configuration.dataDirectory) : nil
         var sqlite = SQLiteConfiguration(path: path)
@@ -34,10 +51,43 @@ public final class Store: Sendable {
         sqlite.maxPageCount = configuration.maxPageCount
         sqlite.busyTimeoutMilliseconds = configuration.busyTimeoutMilliseconds
         do {
-            database = try SQLiteDatabase(configuration: sqlite,
-                                          migrations: InvitationToken.migrations(EmbeddedMigrations.all))
+            engine = .sqlite(try SQLiteDatabase(configuration: sqlite,
+                                                migrations: InvitationToken.migrations(EmbeddedMigrations.all)))
         } catch {
             throw DataDirectoryCheck.openFailure(error, path: path)
+        }
+    }
+
+    private static func openPostgres(url: String, configuration: StoreConfiguration,
+                                     log: @escaping @Sendable (String) -> Void) throws(StoreError) -> Engine {
+        var postgres = PostgresConfiguration(url: url)
+        postgres.readerCount = configuration.readerCount
+        postgres.writerCount = configuration.postgresWriterCount
+        let database: PostgresDatabase
+        do {
+            try PostgresURL.validate(url)
+            database = try PostgresDatabase(configuration: postgres, migrations: EmbeddedPostgresMigrations.all)
+        } catch {
+            throw StoreError.unusable("cannot use the PostgreSQL database at \(PostgresURL.redacted(url)): "
+                                          + error.message)
+        }
+        let sequencer = OutboxSequencer(url: url, log: log)
+        database.addCommitObserver { sequencer.wake() }
+        sequencer.start()
+        return .postgres(database, sequencer)
+    }
+
+    /// The SQLite database when that is the engine: for tests of SQLite's own behaviour.
+    var sqliteDatabase: SQLiteDatabase? {
+        if case .sqlite(let database) = engine { return database }
+        return nil
+    }
+
+    /// The SQL dialect of the engine, for tests and tools that write SQL of their own.
+    public var dialect: SQLDialect {
+        switch engine {
+        case .sqlite: return .sqlite
+        case .postgres: return .postgres
         }
     }
 
@@ -61,7 +111,12 @@ public final class Store: Sendable {
     /// Runs `body` on a reader connection inside one snapshot.
     public func read<T: Sendable>(_ body: (StoreReader) throws -> T) throws -> T {
         do {
-            return try database.read { connection in try body(StoreReader(connection: .sqlite(connection))) }
+            switch engine {
+            case .sqlite(let database):
+                return try database.read { connection in try body(StoreReader(connection: .sqlite(connection))) }
+            case .postgres(let database, _):
+                return try database.read { connection in try body(StoreReader(connection: .postgres(connection))) }
+            }
         } catch {
             throw translated(error)
         }
@@ -70,7 +125,12 @@ public final class Store: Sendable {
     /// Runs `body` in the writer's next group commit; returns once it is durable.
     public func write<T: Sendable>(_ body: @escaping @Sendable (StoreWriter) throws -> T) throws -> T {
         do {
-            return try database.write { connection in try body(StoreWriter(connection: .sqlite(connection))) }
+            switch engine {
+            case .sqlite(let database):
+                return try database.write { connection in try body(StoreWriter(connection: .sqlite(connection))) }
+            case .postgres(let database, _):
+                return try database.write { connection in try body(StoreWriter(connection: .postgres(connection))) }
+            }
         } catch {
             throw translated(error)
         }
@@ -82,8 +142,15 @@ public final class Store: Sendable {
         _ body: @escaping @Sendable (StoreWriter) throws -> T,
         completion: @escaping @Sendable (Result<T, any Error>) -> Void
     ) {
-        database.write({ connection in try body(StoreWriter(connection: .sqlite(connection))) }) { [self] result in
+        let finish: @Sendable (Result<T, any Error>) -> Void = { [self] result in
             completion(result.mapError { translated($0) })
+        }
+        switch engine {
+        case .sqlite(let database):
+            database.write({ connection in try body(StoreWriter(connection: .sqlite(connection))) }, completion: finish)
+        case .postgres(let database, _):
+            database.write({ connection in try body(StoreWriter(connection: .postgres(connection))) },
+                           completion: finish)
         }
     }
 
@@ -91,21 +158,48 @@ public final class Store: Sendable {
     /// (`StoreWriter.requestCommitNotification`), on the writer thread: signal, don't work.
     /// Several may observe (the webhook dispatcher, the event streams); each is told of every
     /// such commit.
+    /// On PostgreSQL observers run after the sequencer numbered the new events (on its
+    /// thread), so what they read includes them.
     public func onCommit(_ observer: @escaping @Sendable () -> Void) {
-        database.addCommitObserver(observer)
+        switch engine {
+        case .sqlite(let database): database.addCommitObserver(observer)
+        case .postgres(_, let sequencer): sequencer.addObserver(observer)
+        }
     }
 
     /// A cheap readiness check: the writer takes writes and a reader answers.
-    public var isHealthy: Bool { database.isHealthy }
-
-    public var statistics: StoreStatistics {
-        let s = database.statistics
-        return StoreStatistics(commits: s.commits, writes: s.writes, failedWrites: s.failedWrites,
-                               largestBatch: s.largestBatch, commitNanoseconds: s.commitNanoseconds, reads: s.reads,
-                               storageFullWrites: storageFull.count)
+    public var isHealthy: Bool {
+        switch engine {
+        case .sqlite(let database): return database.isHealthy
+        case .postgres(let database, _): return database.isHealthy
+        }
     }
 
-    public func close() { database.close() }
+    public var statistics: StoreStatistics {
+        switch engine {
+        case .sqlite(let database):
+            let s = database.statistics
+            return StoreStatistics(commits: s.commits, writes: s.writes, failedWrites: s.failedWrites,
+                                   largestBatch: s.largestBatch, commitNanoseconds: s.commitNanoseconds,
+                                   reads: s.reads, storageFullWrites: storageFull.count)
+        case .postgres(let database, _):
+            let s = database.statistics
+            return StoreStatistics(commits: s.commits, writes: s.writes, failedWrites: s.failedWrites,
+                                   largestBatch: 1, commitNanoseconds: 0, reads: s.reads,
+                                   storageFullWrites: storageFull.count)
+        }
+    }
+
+    /// Finishes the queued writes and closes every connection.
+    public func close() {
+        switch engine {
+        case .sqlite(let database):
+            database.close()
+        case .postgres(let database, let sequencer):
+            database.close()
+            sequencer.stop()
+        }
+    }
 
     /// A busy database and a full disk as store errors; a full disk is counted and logged.
     private func translated(_ error: any Error) -> any Error {

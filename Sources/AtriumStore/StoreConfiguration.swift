@@ -26,6 +26,11 @@ public struct StoreConfiguration: Sendable {
     /// Take the data directory's lock (`atrium serve`): a second process asking for it is
     /// refused with `StoreError.unusable`. Admin commands leave it off.
     public var exclusive = false
+    /// A `postgres://` or `postgresql://` URL: the store runs on PostgreSQL instead of a
+    /// SQLite file in `dataDirectory` (server.md, "Growing past one machine").
+    public var databaseURL: String?
+    /// PostgreSQL only: writer connections, each running one write transaction at a time.
+    public var postgresWriterCount = 8
 
     public init(dataDirectory: String) {
         self.dataDirectory = dataDirectory

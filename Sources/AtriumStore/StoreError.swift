@@ -1,3 +1,4 @@
+import AtriumPostgres
 import AtriumSQLite
 
 /// A failure the layers above the store can act on, raised by its queries or at its boundary
@@ -39,6 +40,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     static func translating(_ error: any Error) -> any Error {
         if let failure = error as? SQLError, let store = from(failure) { return store }
         if let sqlite = error as? SQLiteError, let store = from(SQLError(sqlite)) { return store }
+        if let postgres = error as? PostgresError, let store = from(SQLError(postgres)) { return store }
         return error
     }
 

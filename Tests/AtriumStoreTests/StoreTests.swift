@@ -41,7 +41,7 @@ struct StoreTests {
     func queryPlans(_ sql: String) throws {
         let store = try makeStore()
         defer { store.close() }
-        let plan = try store.database.read { connection in
+        let plan = try store.sqliteDatabase!.read { connection in
             try connection.query("EXPLAIN QUERY PLAN " + sql).map { row -> String in
                 if case .text(let detail) = row.last ?? .null { return detail }
                 return ""
@@ -157,7 +157,7 @@ struct FanOutPlanTests {
         let columns = "id, workspace_id, collection, data, version, created_by, created_at, updated_at"
         let terms = (0..<4).map { "SELECT \(columns) FROM records WHERE workspace_id = \($0 + 1) AND collection = 'c' AND id < 100" }
         let sql = terms.joined(separator: " UNION ALL ") + " ORDER BY id DESC LIMIT 21"
-        let plan = try store.database.read { connection in
+        let plan = try store.sqliteDatabase!.read { connection in
             try connection.query("EXPLAIN QUERY PLAN " + sql).map { row -> String in
                 if case .text(let detail) = row.last ?? .null { return detail }
                 return ""

@@ -22,7 +22,7 @@ import Testing
     /// Writes a value the schema's CHECK constraints would refuse, as a damaged file or a
     /// newer release could hold.
     private func tamper(_ store: Store, _ sql: String) throws {
-        try store.database.write { connection in
+        try store.sqliteDatabase!.write { connection in
             try connection.execute("PRAGMA ignore_check_constraints=ON")
             defer { try? connection.execute("PRAGMA ignore_check_constraints=OFF") }
             try connection.execute(sql)

@@ -31,6 +31,10 @@ public enum AdminCommands {
             Console.out("migrations applied to \(store.path)")
         case ("backup", nil):
             guard positional.count == 1 else { throw ConfigurationError("usage: atrium backup <file>") }
+            if configuration.databaseURL != nil {
+                throw ConfigurationError("atrium backup copies a SQLite data directory; on PostgreSQL use pg_dump "
+                                         + "(e.g. pg_dump -Fc) or point-in-time recovery (docs/deployment.md)")
+            }
             try Store.backup(dataDirectory: configuration.dataDirectory, to: positional[0])
             Console.out("backup written to \(positional[0])")
         case ("user", "create"):
@@ -103,7 +107,12 @@ public enum AdminCommands {
     }
 
     private static func open(_ configuration: AtriumConfiguration) throws -> Store {
-        try Store(dataDirectory: configuration.dataDirectory, synchronous: configuration.synchronous, readerCount: 1)
+        var storage = StoreConfiguration(dataDirectory: configuration.dataDirectory)
+        storage.synchronous = configuration.synchronous
+        storage.readerCount = 1
+        storage.databaseURL = configuration.databaseURL
+        storage.postgresWriterCount = 1
+        return try Store(configuration: storage)
     }
 
     /// Pulls the given flags out of the arguments; the rest is returned for the loader.

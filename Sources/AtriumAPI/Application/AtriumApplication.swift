@@ -18,9 +18,19 @@ public final class AtriumApplication: Sendable {
     /// Opens the data directory and store (migrating it) and builds the routes.
     public init(configuration: AtriumConfiguration) throws {
         self.configuration = configuration
-        try Store.checkDataDirectory(configuration.dataDirectory)
-        let secret = try configuration.jwtSecret
-            ?? SecretFile.loadOrCreate(path: configuration.dataDirectory + "/jwt-secret")
+        let secret: String
+        if configuration.databaseURL != nil {
+            // Instances on one database must agree on the key, so none is generated.
+            guard let given = configuration.jwtSecret else {
+                throw ConfigurationError("--jwt-secret (or ATRIUM_JWT_SECRET) is required with --database-url: "
+                                         + "every instance on the database must sign with the same secret")
+            }
+            secret = given
+        } else {
+            try Store.checkDataDirectory(configuration.dataDirectory)
+            secret = try configuration.jwtSecret
+                ?? SecretFile.loadOrCreate(path: configuration.dataDirectory + "/jwt-secret")
+        }
         let keys = JWTKeySet(current: Array(secret.utf8),
                              previous: configuration.jwtPreviousSecret.map { Array($0.utf8) })
         var storage = StoreConfiguration(dataDirectory: configuration.dataDirectory)
@@ -28,6 +38,7 @@ public final class AtriumApplication: Sendable {
         storage.readerCount = configuration.readerCount
         storage.maxBatchSize = configuration.maxCommitBatch
         storage.exclusive = true
+        storage.databaseURL = configuration.databaseURL
         let store = try Store(configuration: storage, log: { OperationsLog.error($0) })
         let plans = try configuration.plansFile.map { path throws(ConfigurationError) in
             try PlanCatalog.load(path: path)

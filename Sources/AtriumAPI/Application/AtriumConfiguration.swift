@@ -7,6 +7,9 @@ public struct AtriumConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 8080
     public var dataDirectory = "./data"
+    /// A `postgres://` or `postgresql://` URL: run on PostgreSQL instead of SQLite in
+    /// `dataDirectory` (server.md, "Growing past one machine"). Requires `jwtSecret`.
+    public var databaseURL: String?
     /// The HMAC key as given (at least 32 bytes); nil = generated on first start and kept in
     /// `<data-dir>/jwt-secret` with mode 0600.
     public var jwtSecret: String?

@@ -20,6 +20,7 @@ public enum ConfigurationLoader {
             c.port = try integer(v, "port", 0...65535); c.http.port = c.port
         }),
         ("data-dir", { c, v throws(ConfigurationError) in c.dataDirectory = try nonEmpty(v, "data-dir") }),
+        ("database-url", { c, v throws(ConfigurationError) in c.databaseURL = try databaseURL(v) }),
         ("jwt-secret", { c, v throws(ConfigurationError) in c.jwtSecret = try secret(v, "jwt-secret") }),
         ("jwt-previous-secret", { c, v throws(ConfigurationError) in
             c.jwtPreviousSecret = try secret(v, "jwt-previous-secret")
@@ -200,6 +201,15 @@ public enum ConfigurationLoader {
         case "false": return false
         default: throw ConfigurationError("--\(name) must be true or false, got '\(value)'")
         }
+    }
+
+    /// A libpq URI for PostgreSQL; anything else is refused here, before anything starts.
+    static func databaseURL(_ value: String) throws(ConfigurationError) -> String {
+        guard value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") else {
+            throw ConfigurationError("--database-url takes a postgres:// or postgresql:// URL (libpq's URI syntax); "
+                                     + "leave it unset for SQLite in --data-dir")
+        }
+        return value
     }
 
     static func secret(_ value: String, _ name: String) throws(ConfigurationError) -> String {

@@ -1,3 +1,4 @@
+import AtriumPostgres
 import AtriumSQLite
 
 /// A connection of whichever engine the store runs on, lent to one `read` or `write` scope:
@@ -5,11 +6,13 @@ import AtriumSQLite
 /// connections it is confined to one thread at a time, and a scope must not keep it.
 public enum SQLConnection {
     case sqlite(SQLiteConnection)
+    case postgres(PostgresConnection)
 
     /// The SQL dialect this connection speaks, for the few statements that differ.
     public var dialect: SQLDialect {
         switch self {
         case .sqlite: return .sqlite
+        case .postgres: return .postgres
         }
     }
 
@@ -18,6 +21,7 @@ public enum SQLConnection {
     public func prepare(_ sql: String) throws(SQLError) -> SQLStatement {
         switch self {
         case .sqlite(let c): return .sqlite(try translating { () throws(SQLiteError) in try c.prepare(sql) })
+        case .postgres(let c): return .postgres(try translating { () throws(PostgresError) in try c.prepare(sql) })
         }
     }
 
@@ -25,6 +29,7 @@ public enum SQLConnection {
     public func execute(_ sql: String) throws(SQLError) {
         switch self {
         case .sqlite(let c): try translating { () throws(SQLiteError) in try c.execute(sql) }
+        case .postgres(let c): try translating { () throws(PostgresError) in try c.execute(sql) }
         }
     }
 
@@ -32,6 +37,7 @@ public enum SQLConnection {
     public var changes: Int {
         switch self {
         case .sqlite(let c): return c.changes
+        case .postgres(let c): return c.changes
         }
     }
 
@@ -39,6 +45,7 @@ public enum SQLConnection {
     public func requestCommitNotification() {
         switch self {
         case .sqlite(let c): c.requestCommitNotification()
+        case .postgres(let c): c.requestCommitNotification()
         }
     }
 

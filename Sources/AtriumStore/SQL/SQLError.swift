@@ -1,3 +1,4 @@
+import AtriumPostgres
 import AtriumSQLite
 
 /// A failed statement, whichever engine ran it, classified into what the store acts on.
@@ -55,6 +56,28 @@ extension SQLError {
         } else if error.isBusy {
             kind = .busy
         } else if error.isFull {
+            kind = .full
+        } else {
+            kind = .other
+        }
+        self.init(kind, message: error.message, sql: error.sql)
+    }
+}
+
+extension SQLError {
+    /// PostgreSQL's failure in store terms. A serialization failure or deadlock that reaches
+    /// the store (the engine's retries were spent) is `busy`: nothing was written.
+    init(_ error: PostgresError) {
+        let kind: Kind
+        if error.isUniqueViolation {
+            kind = .uniqueViolation
+        } else if error.isConstraintViolation {
+            kind = .constraintViolation
+        } else if error.isSerializationFailure || error.isTooManyConnections {
+            kind = .busy
+        } else if error.isConnectionLost {
+            kind = .connectionLost
+        } else if error.isDiskFull {
             kind = .full
         } else {
             kind = .other

@@ -1,3 +1,4 @@
+import AtriumPostgres
 import AtriumSQLite
 
 /// A prepared statement of whichever engine the store runs on, with one API: the store's
@@ -9,12 +10,14 @@ import AtriumSQLite
 /// indices are 0-based, parameter indices 1-based.
 public enum SQLStatement {
     case sqlite(SQLiteStatement)
+    case postgres(PostgresStatement)
 
     // MARK: Binding
 
     public func bind(_ value: Int64, at index: Int32) throws(SQLError) {
         switch self {
         case .sqlite(let s): try translating { () throws(SQLiteError) in try s.bind(value, at: index) }
+        case .postgres(let s): try translating { () throws(PostgresError) in try s.bind(value, at: index) }
         }
     }
 
@@ -25,12 +28,14 @@ public enum SQLStatement {
     public func bind(_ value: Double, at index: Int32) throws(SQLError) {
         switch self {
         case .sqlite(let s): try translating { () throws(SQLiteError) in try s.bind(value, at: index) }
+        case .postgres(let s): try translating { () throws(PostgresError) in try s.bind(value, at: index) }
         }
     }
 
     public func bind(_ value: String, at index: Int32) throws(SQLError) {
         switch self {
         case .sqlite(let s): try translating { () throws(SQLiteError) in try s.bind(value, at: index) }
+        case .postgres(let s): try translating { () throws(PostgresError) in try s.bind(value, at: index) }
         }
     }
 
@@ -38,12 +43,14 @@ public enum SQLStatement {
     public func bind(_ value: [UInt8], at index: Int32) throws(SQLError) {
         switch self {
         case .sqlite(let s): try translating { () throws(SQLiteError) in try s.bind(value, at: index) }
+        case .postgres(let s): try translating { () throws(PostgresError) in try s.bind(value, at: index) }
         }
     }
 
     public func bindNull(at index: Int32) throws(SQLError) {
         switch self {
         case .sqlite(let s): try translating { () throws(SQLiteError) in try s.bindNull(at: index) }
+        case .postgres(let s): try translating { () throws(PostgresError) in try s.bindNull(at: index) }
         }
     }
 
@@ -61,6 +68,7 @@ public enum SQLStatement {
     public func bind(_ values: [SQLValue]) throws(SQLError) {
         switch self {
         case .sqlite(let s): try translating { () throws(SQLiteError) in try s.bind(values.map(\.sqlite)) }
+        case .postgres(let s): try translating { () throws(PostgresError) in try s.bind(values.map(\.postgres)) }
         }
     }
 
@@ -71,6 +79,7 @@ public enum SQLStatement {
     public func step() throws(SQLError) -> Bool {
         switch self {
         case .sqlite(let s): return try translating { () throws(SQLiteError) in try s.step() }
+        case .postgres(let s): return try translating { () throws(PostgresError) in try s.step() }
         }
     }
 
@@ -78,6 +87,7 @@ public enum SQLStatement {
     public func reset() {
         switch self {
         case .sqlite(let s): s.reset()
+        case .postgres(let s): s.reset()
         }
     }
 
@@ -91,12 +101,14 @@ public enum SQLStatement {
     public var columnCount: Int32 {
         switch self {
         case .sqlite(let s): return s.columnCount
+        case .postgres(let s): return s.columnCount
         }
     }
 
     public func int64(_ column: Int32) -> Int64 {
         switch self {
         case .sqlite(let s): return s.int64(column)
+        case .postgres(let s): return s.int64(column)
         }
     }
 
@@ -107,30 +119,35 @@ public enum SQLStatement {
     public func double(_ column: Int32) -> Double {
         switch self {
         case .sqlite(let s): return s.double(column)
+        case .postgres(let s): return s.double(column)
         }
     }
 
     public func string(_ column: Int32) -> String? {
         switch self {
         case .sqlite(let s): return s.string(column)
+        case .postgres(let s): return s.string(column)
         }
     }
 
     public func blob(_ column: Int32) -> [UInt8]? {
         switch self {
         case .sqlite(let s): return s.blob(column)
+        case .postgres(let s): return s.blob(column)
         }
     }
 
     public func isNull(_ column: Int32) -> Bool {
         switch self {
         case .sqlite(let s): return s.isNull(column)
+        case .postgres(let s): return s.isNull(column)
         }
     }
 
     public func value(_ column: Int32) -> SQLValue {
         switch self {
         case .sqlite(let s): return SQLValue(s.value(column))
+        case .postgres(let s): return SQLValue(s.value(column))
         }
     }
 }
@@ -138,6 +155,16 @@ public enum SQLStatement {
 /// Runs a SQLite call, its failure as a `SQLError`.
 @inline(__always)
 func translating<T>(_ body: () throws(SQLiteError) -> T) throws(SQLError) -> T {
+    do {
+        return try body()
+    } catch {
+        throw SQLError(error)
+    }
+}
+
+/// Runs a PostgreSQL call, its failure as a `SQLError`.
+@inline(__always)
+func translating<T>(_ body: () throws(PostgresError) -> T) throws(SQLError) -> T {
     do {
         return try body()
     } catch {

@@ -1,3 +1,4 @@
+import AtriumPostgres
 import AtriumSQLite
 
 /// One value bound to or read from a statement, whichever engine runs it: for cold paths
@@ -19,6 +20,26 @@ extension SQLValue {
         case .text(let text): self = .text(text)
         case .blob(let bytes): self = .blob(bytes)
         case .null: self = .null
+        }
+    }
+
+    init(_ value: PostgresValue) {
+        switch value {
+        case .integer(let int): self = .integer(int)
+        case .real(let double): self = .real(double)
+        case .text(let text): self = .text(text)
+        case .blob(let bytes): self = .blob(bytes)
+        case .null: self = .null
+        }
+    }
+
+    var postgres: PostgresValue {
+        switch self {
+        case .integer(let int): return .integer(int)
+        case .real(let double): return .real(double)
+        case .text(let text): return .text(text)
+        case .blob(let bytes): return .blob(bytes)
+        case .null: return .null
         }
     }
 

@@ -31,6 +31,7 @@ final class TestServer: @unchecked Sendable {
         var arguments = ["serve", "--port", "0", "--data-dir", directory]
         if !extraArguments.contains("--password-iterations") { arguments += ["--password-iterations", "1000"] }
         arguments += extraArguments
+        arguments = try TestEngine.arguments(arguments)
         self.arguments = arguments
         process = Process()
         if let fileLimit {

@@ -292,7 +292,7 @@ enum AtriumBinary {
     static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 20) throws -> AtriumRun {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestServer.binaryPath)
-        process.arguments = arguments
+        process.arguments = try TestEngine.arguments(arguments)
         process.environment = Wire.environment(environment)
         let out = Pipe()
         let err = Pipe()
@@ -323,7 +323,8 @@ final class EnvServer {
         let directory = TestServer.makeTemporaryDirectory()
         process = Process()
         process.executableURL = URL(fileURLWithPath: TestServer.binaryPath)
-        process.arguments = ["serve", "--port", "0", "--data-dir", directory, "--password-iterations", "1000"] + arguments
+        process.arguments = try TestEngine.arguments(
+            ["serve", "--port", "0", "--data-dir", directory, "--password-iterations", "1000"] + arguments)
         process.environment = Wire.environment(environment)
         let pipe = Pipe()
         process.standardOutput = pipe

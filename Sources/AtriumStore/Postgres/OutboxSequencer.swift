@@ -1,0 +1,134 @@
+import AtriumPostgres
+import AtriumSystem
+import Glibc
+
+/// Gives committed PostgreSQL outbox events their `seq`, in order, after their transactions
+/// committed (migrations/postgres/0010): the one place that orders events on that engine.
+///
+/// Why: ids are taken when a transaction inserts and transactions commit in any order, so a
+/// reader moving past an id could skip an event that commits late. The sequencer numbers only
+/// events it can already see committed, in one transaction at a time (the row lock on
+/// `outbox_sequence` serializes sequencers, also across instances), so each run's numbers
+/// are all greater than every number before: a reader going by `seq` never skips one.
+///
+/// It runs on its own thread and connection. A commit that wrote events wakes it (`wake`);
+/// it also looks every `pollMilliseconds` for events other instances committed. After a run
+/// that numbered events it tells the store's commit observers (the webhook dispatcher, the
+/// event streams), which therefore always find the new events readable.
+///
+/// `@unchecked Sendable`: `state` (the wake flag, the stop flag and the observers) is only
+/// touched under `monitor`; the connection is used by the sequencer's thread alone.
+final class OutboxSequencer: @unchecked Sendable {
+    private let url: String
+    private let pollMilliseconds: Int
+    private let log: @Sendable (String) -> Void
+    private let monitor = ConditionLock()
+    private var woken = false
+    private var stopping = false
+    private var stopped = false
+    private var observers: [@Sendable () -> Void] = []
+    private var thread: pthread_t?
+    /// The most events one transaction numbers.
+    static let batchLimit = 1000
+
+    init(url: String, pollMilliseconds: Int = 200, log: @escaping @Sendable (String) -> Void) {
+        self.url = url
+        self.pollMilliseconds = pollMilliseconds
+        self.log = log
+    }
+
+    func start() {
+        thread = OSThread.spawn(name: "atrium-sequencer") { [self] in run() }
+    }
+
+    func addObserver(_ observer: @escaping @Sendable () -> Void) {
+        monitor.withLock { observers.append(observer) }
+    }
+
+    /// A commit wrote events: number them now.
+    func wake() {
+        monitor.withLock {
+            woken = true
+            monitor.signal()
+        }
+    }
+
+    /// Numbers what is pending, then stops the thread. Idempotent.
+    func stop() {
+        let joinable: pthread_t? = monitor.withLock {
+            if stopping { return nil }
+            stopping = true
+            monitor.broadcast()
+            return thread
+        }
+        if let joinable { pthread_join(joinable, nil) }
+    }
+
+    private func run() {
+        var connection: PostgresConnection?
+        var failures = 0
+        while true {
+            let finishing: Bool = monitor.withLock {
+                if !woken && !stopping {
+                    monitor.wait(nanoseconds: UInt64(pollMilliseconds) * 1_000_000)
+                }
+                woken = false
+                return stopping
+            }
+            do {
+                let open = try connection ?? PostgresConnection(url: url)
+                connection = open
+                var numbered = 0
+                while true {
+                    let count = try sequence(SQLConnection.postgres(open))
+                    numbered += count
+                    if count < Self.batchLimit { break }
+                }
+                failures = 0
+                if numbered > 0 {
+                    for observer in monitor.withLock({ observers }) { observer() }
+                }
+            } catch {
+                failures += 1
+                if failures == 1 || failures % 100 == 0 {
+                    log("atrium: the outbox sequencer failed (\(failures) in a row), retrying: \(error)")
+                }
+                if connection?.isOpen == false { connection = nil }
+                if !finishing { usleep(UInt32(min(failures, 20)) * 50_000) }
+            }
+            if finishing { return }
+        }
+    }
+
+    /// Numbers up to `batchLimit` committed events without a `seq`, in id order, in one
+    /// transaction; returns how many.
+    func sequence(_ connection: SQLConnection) throws(SQLError) -> Int {
+        try connection.execute("BEGIN")
+        do throws(SQLError) {
+            let last = try connection.query("SELECT value FROM outbox_sequence WHERE id = 1 FOR UPDATE")
+            guard case .integer(let base)? = last.first?.first else {
+                throw SQLError(.other, message: "outbox_sequence has no row", sql: nil)
+            }
+            let pending = try connection.query(
+                "SELECT id FROM outbox WHERE seq IS NULL ORDER BY id LIMIT ?", [.integer(Int64(Self.batchLimit))])
+            let ids = pending.compactMap { row -> Int64? in
+                if case .integer(let id)? = row.first { return id }
+                return nil
+            }
+            if !ids.isEmpty {
+                let array = "{" + ids.map(String.init).joined(separator: ",") + "}"
+                try connection.run("""
+                    UPDATE outbox SET seq = ?1 + array_position(CAST(?2 AS BIGINT[]), id)
+                    WHERE id = ANY (CAST(?2 AS BIGINT[]))
+                    """, [.integer(base), .text(array)])
+                try connection.run("UPDATE outbox_sequence SET value = ? WHERE id = 1",
+                                   [.integer(base + Int64(ids.count))])
+            }
+            try connection.execute("COMMIT")
+            return ids.count
+        } catch {
+            try? connection.execute("ROLLBACK")
+            throw error
+        }
+    }
+}
