@@ -136,15 +136,23 @@ public final class PostgresConnection {
             return statement
         }
         let handle = try openHandle(sql: sql)
-        let (text, count) = PlaceholderRewriter.rewrite(sql)
+        let text = PlaceholderRewriter.rewrite(sql).sql
         statementNumber += 1
         let name = "atrium_\(statementNumber)"
-        let result = PQprepare(handle, name, text, 0, nil)
-        defer { PQclear(result) }
-        guard result.map(PQresultStatus) == PGRES_COMMAND_OK else {
-            throw failure(PostgresError.from(result: result, connection: handle, sql: sql))
+        let prepared = PQprepare(handle, name, text, 0, nil)
+        defer { PQclear(prepared) }
+        guard prepared.map(PQresultStatus) == PGRES_COMMAND_OK else {
+            throw failure(PostgresError.from(result: prepared, connection: handle, sql: sql))
         }
-        let statement = PostgresStatement(connection: self, name: name, sql: sql, parameterCount: count)
+        // The server's own counts, so `columnCount` is known before the first step (as on SQLite).
+        let description = PQdescribePrepared(handle, name)
+        defer { PQclear(description) }
+        guard let description, PQresultStatus(description) == PGRES_COMMAND_OK else {
+            throw failure(PostgresError.from(result: description, connection: handle, sql: sql))
+        }
+        let statement = PostgresStatement(
+            connection: self, name: name, sql: sql, parameterCount: Int(PQnparams(description)),
+            columnCount: PQnfields(description))
         statements[sql] = statement
         return statement
     }

@@ -31,8 +31,12 @@ public final class PostgresStatement {
     private var row: Int32 = -1
     private var rowCount: Int32 = 0
 
-    init(connection: PostgresConnection, name: String, sql: String, parameterCount: Int) {
+    /// Columns of the statement's result, from the server's description at prepare time.
+    public let columnCount: Int32
+
+    init(connection: PostgresConnection, name: String, sql: String, parameterCount: Int, columnCount: Int32) {
         self.connection = connection
+        self.columnCount = columnCount
         self.name = name
         self.sql = sql
         self.parameterCount = parameterCount
@@ -212,11 +216,6 @@ public final class PostgresStatement {
     }
 
     // MARK: Columns
-
-    /// Columns of the fetched result (0 before the first step).
-    public var columnCount: Int32 {
-        result.map { PQnfields($0) } ?? 0
-    }
 
     /// The current row's cell, or nil when there is no row or it is NULL.
     func cell(_ column: Int32) -> PostgresCell? {
