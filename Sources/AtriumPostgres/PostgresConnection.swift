@@ -20,7 +20,7 @@ public final class PostgresConnection {
     let target: String
     /// Set by a write body that wants the database's commit observers told once its
     /// transaction has committed (see `PostgresDatabase.addCommitObserver`).
-    var commitNotificationRequested = false
+    public internal(set) var commitNotificationRequested = false
     /// The last statement error since the writer cleared it: the writer's way to see a
     /// serialization failure or a lost connection that a body caught and wrapped.
     var lastFailure: PostgresError?

@@ -128,8 +128,12 @@ public final class Store: Sendable {
             switch engine {
             case .sqlite(let database):
                 return try database.write { connection in try body(StoreWriter(connection: .sqlite(connection))) }
-            case .postgres(let database, _):
-                return try database.write { connection in try body(StoreWriter(connection: .postgres(connection))) }
+            case .postgres(let database, let sequencer):
+                let (value, wroteEvents) = try database.write { connection in
+                    (try body(StoreWriter(connection: .postgres(connection))), connection.commitNotificationRequested)
+                }
+                if wroteEvents { sequencer.waitForNumbering() }
+                return value
             }
         } catch {
             throw translated(error)
@@ -148,9 +152,18 @@ public final class Store: Sendable {
         switch engine {
         case .sqlite(let database):
             database.write({ connection in try body(StoreWriter(connection: .sqlite(connection))) }, completion: finish)
-        case .postgres(let database, _):
-            database.write({ connection in try body(StoreWriter(connection: .postgres(connection))) },
-                           completion: finish)
+        case .postgres(let database, let sequencer):
+            // A write that appended events is answered once they are numbered, so what the
+            // caller reads next (the events list, a stream) has them, as on SQLite.
+            database.write({ connection in
+                (try body(StoreWriter(connection: .postgres(connection))), connection.commitNotificationRequested)
+            }) { result in
+                switch result {
+                case .success((let value, true)): sequencer.afterNumbering { finish(.success(value)) }
+                case .success((let value, false)): finish(.success(value))
+                case .failure(let error): finish(.failure(error))
+                }
+            }
         }
     }
 

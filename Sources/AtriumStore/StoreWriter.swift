@@ -78,7 +78,8 @@ public struct StoreWriter {
         throws(SQLError) -> RefreshOutcome
     {
         let live = try connection.query(
-            "SELECT id, user_id, refresh_expires_at, revoked_at FROM sessions WHERE refresh_hash = ?",
+            "SELECT id, user_id, refresh_expires_at, revoked_at FROM sessions WHERE refresh_hash = ?"
+                + connection.dialect.forUpdate,
             [.blob(presentedHash)])
         if let row = live.first, case .integer(let sessionID) = row[0], case .integer(let userID) = row[1],
            case .integer(let expires) = row[2]

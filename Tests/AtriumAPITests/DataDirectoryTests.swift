@@ -5,7 +5,7 @@ import Testing
 
 /// An unusable data directory stops `atrium serve` with a message naming the path and the
 /// problem, a non-zero exit, and the file left byte for byte as it was (issue #13).
-@Suite("Data directory")
+@Suite("Data directory", .enabled(if: TestEngine.isSQLite, "SQLite only: the data directory, its file checks and lock"))
 struct DataDirectoryTests {
     /// `atrium serve` on `directory`, which must exit (not start).
     private func serveRefused(_ directory: String, sourceLocation: SourceLocation = #_sourceLocation) throws

@@ -9,7 +9,8 @@ import Testing
 /// Invitation tokens at rest (issue #13): only their SHA-256 is stored; the token is shown at
 /// invite and resend only; a row written in plaintext by an older release still accepts after
 /// the migration, and its plaintext is gone from the file.
-@Suite("Invitation tokens at rest")
+@Suite("Invitation tokens at rest",
+       .enabled(if: TestEngine.isSQLite, "SQLite only: reads the database file; PostgreSQL: AtriumPostgresTests"))
 struct InvitationTokenTests {
     private static let password = "correct horse battery"
 

@@ -358,7 +358,8 @@ struct ProcessTests {
         #expect(me.json["user"]?["id"]?.int64Value == account.userID)
     }
 
-    @Test("atrium migrate creates and migrates the database, then exits 0; serve starts on it")
+    @Test("atrium migrate creates and migrates the database, then exits 0; serve starts on it",
+          .enabled(if: TestEngine.isSQLite, "SQLite only: checks the database file; PostgreSQL: AtriumPostgresTests"))
     func migrateSubcommand() throws {
         let directory = TestServer.makeTemporaryDirectory()
         let run = try AtriumBinary.run(["migrate", "--data-dir", directory], timeout: 20)

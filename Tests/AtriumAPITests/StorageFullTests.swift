@@ -6,7 +6,7 @@ import Testing
 
 /// A full disk under a running server (issue #13), for real: the data directory is on a
 /// small tmpfs that the test fills to the last byte.
-@Suite("Storage full")
+@Suite("Storage full", .enabled(if: TestEngine.isSQLite, "SQLite only: fills the data directory's file system"))
 struct StorageFullAPITests {
     private static func data(_ size: Int) -> String { #"{"blob":"\#(String(repeating: "b", count: size))"}"# }
 

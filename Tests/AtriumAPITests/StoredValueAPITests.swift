@@ -5,7 +5,8 @@ import Foundation
 import Testing
 
 /// What a damaged row and a secret look like from outside (issues #12, #13).
-@Suite("Stored values and secrets")
+@Suite("Stored values and secrets",
+       .enabled(if: TestEngine.isSQLite, "SQLite only: tampers with the database file directly"))
 struct StoredValueAPITests {
     @Test("an unknown stored role: 500 INTERNAL without details, logged naming the column; no secret in the log")
     func corruptRoleAndSecretsNeverLogged() throws {

@@ -27,6 +27,12 @@ final class OutboxSequencer: @unchecked Sendable {
     private var stopping = false
     private var stopped = false
     private var observers: [@Sendable () -> Void] = []
+    /// Runs asked for (`wake`) and runs finished: a run that starts after the request with
+    /// number n has numbered everything committed before it, so it finishes request n.
+    private var requested: UInt64 = 0
+    private var finished: UInt64 = 0
+    /// Writes that wait for their events to be numbered, with the request they wait for.
+    private var waiting: [(request: UInt64, resume: @Sendable () -> Void)] = []
     private var thread: pthread_t?
     /// The most events one transaction numbers.
     static let batchLimit = 1000
@@ -49,8 +55,31 @@ final class OutboxSequencer: @unchecked Sendable {
     func wake() {
         monitor.withLock {
             woken = true
+            requested += 1
             monitor.signal()
         }
+    }
+
+    /// Calls `resume` once the events of a write that has committed are numbered, so that
+    /// whoever is answered after it finds them in `GET /v1/events` and the streams, as on
+    /// SQLite. Runs it at once when the sequencer has stopped.
+    func afterNumbering(_ resume: @escaping @Sendable () -> Void) {
+        let now: Bool = monitor.withLock {
+            if stopped { return true }
+            woken = true
+            requested += 1
+            waiting.append((requested, resume))
+            monitor.signal()
+            return false
+        }
+        if now { resume() }
+    }
+
+    /// Blocks until the events of a write that has committed are numbered.
+    func waitForNumbering() {
+        let signal = NumberingSignal()
+        afterNumbering { signal.fire() }
+        signal.wait()
     }
 
     /// Numbers what is pending, then stops the thread. Idempotent.
@@ -67,13 +96,14 @@ final class OutboxSequencer: @unchecked Sendable {
     private func run() {
         var connection: PostgresConnection?
         var failures = 0
+        var previous: UInt64 = 0
         while true {
-            let finishing: Bool = monitor.withLock {
+            let (finishing, covering): (Bool, UInt64) = monitor.withLock {
                 if !woken && !stopping {
                     monitor.wait(nanoseconds: UInt64(pollMilliseconds) * 1_000_000)
                 }
                 woken = false
-                return stopping
+                return (stopping, requested)
             }
             do {
                 let open = try connection ?? PostgresConnection(url: url)
@@ -85,9 +115,19 @@ final class OutboxSequencer: @unchecked Sendable {
                     if count < Self.batchLimit { break }
                 }
                 failures = 0
-                if numbered > 0 {
-                    for observer in monitor.withLock({ observers }) { observer() }
+                let (observing, resuming) = monitor.withLock {
+                    finished = covering
+                    let due = waiting.filter { $0.request <= covering }
+                    waiting.removeAll { $0.request <= covering }
+                    return (observers, due)
                 }
+                for write in resuming { write.resume() }
+                // Observers also hear of commits that wrote no event (a revocation moves the
+                // tenancy counter, which open streams re-check).
+                if numbered > 0 || covering > previous {
+                    for observer in observing { observer() }
+                }
+                previous = covering
             } catch {
                 failures += 1
                 if failures == 1 || failures % 100 == 0 {
@@ -96,7 +136,15 @@ final class OutboxSequencer: @unchecked Sendable {
                 if connection?.isOpen == false { connection = nil }
                 if !finishing { usleep(UInt32(min(failures, 20)) * 50_000) }
             }
-            if finishing { return }
+            if finishing {
+                let left = monitor.withLock {
+                    stopped = true
+                    defer { waiting.removeAll() }
+                    return waiting
+                }
+                for write in left { write.resume() }
+                return
+            }
         }
     }
 
@@ -129,6 +177,27 @@ final class OutboxSequencer: @unchecked Sendable {
         } catch {
             try? connection.execute("ROLLBACK")
             throw error
+        }
+    }
+}
+
+/// One write's wait for the sequencer (`OutboxSequencer.waitForNumbering`).
+///
+/// `@unchecked Sendable`: `fired` is only read and written under `lock`.
+private final class NumberingSignal: @unchecked Sendable {
+    private let lock = ConditionLock()
+    private var fired = false
+
+    func fire() {
+        lock.withLock {
+            fired = true
+            lock.signal()
+        }
+    }
+
+    func wait() {
+        lock.withLock {
+            while !fired { lock.wait() }
         }
     }
 }

@@ -15,6 +15,16 @@ public enum SQLDialect: Sendable, Equatable {
         }
     }
 
+    /// Locks the rows a read-then-write selects until the transaction ends. SQLite's single
+    /// writer needs none; on PostgreSQL a concurrent transaction that wants the same row
+    /// waits, then fails with a serialization failure and runs again, seeing the change.
+    var forUpdate: String {
+        switch self {
+        case .sqlite: return ""
+        case .postgres: return " FOR UPDATE"
+        }
+    }
+
     /// The length in bytes of a text expression.
     func byteLength(_ expression: String) -> String {
         switch self {
