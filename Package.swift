@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "AtriumSQLiteTests", dependencies: ["AtriumSQLite"]),
         // Needs ATRIUM_TEST_DATABASE_URL for its database tests: run it through scripts/with-postgres.sh.
         .testTarget(name: "AtriumPostgresTests", dependencies: ["AtriumPostgres", "AtriumSQLite", "AtriumStore"]),
-        .testTarget(name: "AtriumStoreTests", dependencies: ["AtriumStore", "AtriumSQLite"]),
+        .testTarget(name: "AtriumStoreTests", dependencies: ["AtriumStore", "AtriumSQLite", "AtriumPostgres"]),
         .testTarget(name: "AtriumAuthTests", dependencies: ["AtriumAuth", "AtriumJSON", "AtriumCrypto"]),
         // Sockets, TLS and a throw-away PKI for tests that play a webhook receiver.
         .target(name: "AtriumTestSupport", dependencies: ["COpenSSL"], path: "Tests/AtriumTestSupport",

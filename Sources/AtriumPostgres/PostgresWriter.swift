@@ -23,7 +23,13 @@ final class PostgresWriter {
         self.connection = connection
     }
 
-    func attempt(_ job: any PostgresWriteJob) -> Outcome {
+    /// `retryUniqueViolation`: a unique violation also asks for another attempt. Under
+    /// SERIALIZABLE a read-then-insert that lost a race to a transaction which has since
+    /// committed (two accepts of one invitation) fails that way rather than with 40001; run
+    /// once more, the body sees the winner's row and answers as it would have (PostgreSQL's
+    /// manual advises retrying unique violations too). Asked for on the first retry only,
+    /// so a genuine duplicate costs one extra run, not `maxRetries`.
+    func attempt(_ job: any PostgresWriteJob, retryUniqueViolation: Bool = false) -> Outcome {
         if needsReconnect || !connection.isOpen {
             do {
                 try connection.reconnect()
@@ -44,6 +50,7 @@ final class PostgresWriter {
             let failure = connection.lastFailure
             rollback()
             if let failure, failure.isSerializationFailure { return .retry(failure) }
+            if let failure, retryUniqueViolation, failure.isUniqueViolation { return .retry(failure) }
             if let failure, failure.isConnectionLost {
                 needsReconnect = true
                 job.fail(failure)

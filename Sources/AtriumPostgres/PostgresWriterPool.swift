@@ -151,7 +151,7 @@ final class PostgresWriterPool: @unchecked Sendable {
         counters.writes.add(1, ordering: .relaxed)
         var retries = 0
         while true {
-            switch writer.attempt(job) {
+            switch writer.attempt(job, retryUniqueViolation: retries == 0) {
             case .committed(let notify):
                 counters.commits.add(1, ordering: .relaxed)
                 return notify

@@ -5,7 +5,8 @@ import Testing
 
 /// The store's boundary: SQLite's busy and full failures come out as `StoreError`s, and the
 /// store-level surface (health, statistics, commit notifications) works without SQLite types.
-@Suite struct StoreBoundaryTests {
+@Suite(.enabled(if: TestStores.isSQLite, "SQLite only: full disk, lock files and busy timeouts of a data directory"))
+struct StoreBoundaryTests {
     private func directory() throws -> String {
         let path = NSTemporaryDirectory() + "atrium-boundary-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

@@ -5,9 +5,7 @@ import Testing
 
 /// A store in a fresh temporary directory.
 private func makeStore() throws -> Store {
-    let directory = NSTemporaryDirectory() + "atrium-store-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    return try Store(dataDirectory: directory, synchronous: .normal, readerCount: 2)
+    try TestStores.open()
 }
 
 @Suite("Store")
@@ -30,7 +28,7 @@ struct StoreTests {
 
     /// The hot queries must use their indexes: a full scan would make every request
     /// slower as tenants grow.
-    @Test("hot queries use indexes", arguments: [
+    @Test("hot queries use indexes", .enabled(if: TestStores.isSQLite, "SQLite only: EXPLAIN QUERY PLAN"), arguments: [
         "SELECT id FROM api_keys WHERE secret_hash = x'00'",
         "SELECT role FROM members WHERE user_id = 1 AND workspace_id = 2",
         "SELECT workspace_id, role FROM members WHERE user_id = 1 ORDER BY workspace_id",
@@ -144,7 +142,7 @@ struct StoreTests {
     }
 }
 
-@Suite("Fan-out query plan")
+@Suite("Fan-out query plan", .enabled(if: TestStores.isSQLite, "SQLite only: EXPLAIN QUERY PLAN"))
 struct FanOutPlanTests {
     /// A fan-out page must merge per-workspace index ranges, never sort them: a sort would
     /// read every record of every workspace on each page.
@@ -176,9 +174,7 @@ struct ManyWorkspaceFanOutTests {
     /// page must equal the naive union, newest first, each record once, nothing foreign.
     @Test("dense walk and sparse fallback both equal the naive union")
     func denseAndSparse() throws {
-        let directory = NSTemporaryDirectory() + "atrium-fan-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let store = try Store(dataDirectory: directory, synchronous: .off, readerCount: 1)
+        let store = try TestStores.open(tag: "fan", readerCount: 1)
         defer { store.close() }
         let (mine, foreign): ([Int64], [Int64]) = try store.write { writer in
             let me = try writer.createUser(email: "me@example.com", name: "Me", passwordHash: "h", now: 1)

@@ -6,7 +6,8 @@ import Testing
 /// Roles, key modes and invitation states decode once, in the store: a value this release
 /// does not know is `StoreError.corrupt` naming the column, never a silent default (before:
 /// an unknown role read as `viewer`, an unknown key mode as `full`, a status as `revoked`).
-@Suite struct StoredValueTests {
+@Suite(.enabled(if: TestStores.isSQLite, "SQLite only: tampers with values through SQLite pragmas"))
+struct StoredValueTests {
     private func seeded() throws -> (Store, userID: Int64, workspaceID: Int64) {
         let directory = NSTemporaryDirectory() + "atrium-values-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

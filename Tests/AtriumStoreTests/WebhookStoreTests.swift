@@ -12,9 +12,7 @@ struct WebhookStoreTests {
     let webhook: WebhookRow
 
     init() throws {
-        let directory = NSTemporaryDirectory() + "atrium-hooks-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        store = try Store(dataDirectory: directory, synchronous: .normal, readerCount: 2)
+        store = try TestStores.open(tag: "hooks")
         let (workspace, webhook) = try store.write { writer -> (Int64, WebhookRow) in
             let user = try writer.createUser(email: "w@example.com", name: "W", passwordHash: "x", now: 1)
             let workspace = try writer.createWorkspace(ownerID: user.id, name: "W", color: nil, metadata: "{}", now: 1)
@@ -103,10 +101,14 @@ struct WebhookStoreTests {
 
     @Test func aNewEndpointStartsAfterTheNewestEventAndCursorsOnlyMoveForward() throws {
         let workspace = workspace
-        let created = try store.write { writer -> WebhookRow in
+        // The events commit first: on PostgreSQL an event gets its place in the order once its
+        // transaction has committed, so one written beside the endpoint is not yet before it.
+        try store.write { writer in
             try writer.appendEvent(workspaceID: workspace, type: "record.created", data: "{}", now: 5)
             try writer.appendEvent(workspaceID: workspace, type: "record.created", data: "{}", now: 6)
-            return try writer.insertWebhook(workspaceID: workspace, url: "https://example.com/2", description: nil,
+        }
+        let created = try store.write { writer -> WebhookRow in
+            try writer.insertWebhook(workspaceID: workspace, url: "https://example.com/2", description: nil,
                                             events: ["*"], fields: nil, active: true, secret: "whsec_AAAA",
                                             createdBy: 1, now: 7)
         }
