@@ -11,7 +11,7 @@ PYTHON_TOOLS := schemathesis==4.32.5 openapi-spec-validator==0.9.0 pytest==9.2.0
 VENV_STAMP := $(VENV)/.installed-schemathesis-4.32.5-validator-0.9.0-pytest-9.2.0
 
 .PHONY: run test build release bench fuzz clean deps migrations check-migrations test-postgres doc-examples conformance \
-	python-client-tests client-generate
+	python-client-tests client-generate postgres-pass postgres-steps
 
 ## deps: make sure the C libraries Atrium links are installed (Debian packages).
 deps:
@@ -33,13 +33,15 @@ release: deps
 run: release
 	./.build/release/atrium serve $(ARGS)
 
-## test: every test (unit, parser, socket, API), against a fresh build.
+## test: every test (unit, parser, socket, API), against a fresh build: first on SQLite, then the
+## engine-dependent part again on PostgreSQL (see postgres-pass below).
 test: deps check-migrations
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel --num-workers 2
 	$(MAKE) --no-print-directory python-client-tests
 	$(MAKE) --no-print-directory doc-examples
 	$(MAKE) --no-print-directory conformance
+	$(MAKE) --no-print-directory postgres-pass
 
 ## doc-examples: run the curl examples of docs/api.md against a live server, checking statuses.
 doc-examples:
@@ -63,9 +65,44 @@ $(VENV_STAMP):
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check $(PYTHON_TOOLS)
 	touch $@
 
-## test-postgres: the PostgreSQL engine's tests against a throw-away cluster (scripts/with-postgres.sh).
+## test-postgres: the PostgreSQL pass of `make test` alone, against a fresh build.
 test-postgres: deps check-migrations
-	./scripts/with-postgres.sh $(SWIFT) test --filter AtriumPostgresTests
+	$(SWIFT) build --build-tests
+	$(MAKE) --no-print-directory postgres-pass
+
+# The PostgreSQL pass: one throw-away cluster (scripts/with-postgres.sh: a temp directory, a Unix
+# socket, run as the unprivileged `postgres` user when we are root, stopped and removed when the
+# pass ends, fails or is interrupted) for all of it. Every server the tests start gets a fresh
+# database on it (TestEngine.swift for the Swift suites, scripts/atrium_server.py for the rest).
+# Which Swift suites run twice: those that reach the store through an engine —
+#   AtriumAPITests      the API suite (servers over sockets; switches with ATRIUM_TEST_ENGINE),
+#   AtriumStoreTests    the store layer,
+#   AtriumPostgresTests the PostgreSQL driver, migrator, schema parity (skipped in the SQLite pass
+#                       without a cluster; ATRIUM_REQUIRE_POSTGRES=1 makes that a failure here).
+# Not again: the pure units (AtriumJSONTests, AtriumCryptoTests, AtriumHTTPTests, AtriumAuthTests,
+# AtriumWebhooksTests, AtriumOutboundTests, AtriumAPIUnitTests), the SQLite driver's own tests
+# (AtriumSQLiteTests) and the Swift SDK's (AtriumClientTests: its live server is SQLite's, and the
+# API suite covers the contract on both engines).
+# Every step runs even when an earlier one fails; the pass fails if any did.
+POSTGRES_SWIFT_SUITES := AtriumAPITests|AtriumStoreTests|AtriumPostgresTests
+
+postgres-pass: $(VENV_STAMP)
+	ATRIUM_TEST_ENGINE=postgres ATRIUM_REQUIRE_POSTGRES=1 \
+	  ./scripts/with-postgres.sh $(MAKE) --no-print-directory postgres-steps
+
+postgres-steps:
+	@test "$$ATRIUM_TEST_ENGINE" = postgres -a -n "$$ATRIUM_TEST_DATABASE_URL" \
+	  || { echo "postgres-steps runs inside make postgres-pass"; exit 2; }
+	@failed=""; \
+	echo "== PostgreSQL: swift test ($(POSTGRES_SWIFT_SUITES))"; \
+	$(SWIFT) test --skip-build --parallel --num-workers 2 --filter '$(POSTGRES_SWIFT_SUITES)' \
+	  || failed="$$failed swift-test"; \
+	for step in python-client-tests doc-examples conformance; do \
+	  echo "== PostgreSQL: $$step"; \
+	  $(MAKE) --no-print-directory $$step || failed="$$failed $$step"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "PostgreSQL pass failed:$$failed"; exit 1; fi; \
+	echo "PostgreSQL pass: every step passed"
 
 ## migrations: regenerate the embedded copies of migrations/sqlite/*.sql and migrations/postgres/*.sql.
 migrations:

@@ -4,9 +4,11 @@ routes against the Hummingbird 2 reference server (../shared/bench/hummingbird-r
 same run. Prints requests/s, p50/p99 latency, memory per idle connection, and the ratios.
 
 Each round starts every server afresh (fresh data directory), warms each route for 3 s, then
-measures it for --duration seconds. With several rounds the medians are reported.
+measures it for --duration seconds. `atrium-postgres` runs the same binary on PostgreSQL: a
+local durable cluster started here (PostgresCluster), a fresh database per server start. With several rounds the medians are reported.
 Performance is measured here and nowhere else: tests never assert on timing."""
-import argparse, json, os, re, shutil, signal, statistics, subprocess, sys, tempfile, time, urllib.request
+import argparse, json, os, re, resource, shutil, signal, socket, statistics, subprocess, sys, tempfile, threading, time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_BENCH = os.path.normpath(os.path.join(ROOT, "..", "shared", "bench"))
@@ -27,14 +29,66 @@ def wait_port(port, timeout=30):
     raise RuntimeError(f"server on {port} did not come up")
 
 
-def wrk(url, connections, duration, headers=(), script=None, threads=2):
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid):
+    """User + system CPU seconds of a process (all its threads), 0 when it is gone."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def children(pid):
+    """The pids whose parent is `pid` (a PostgreSQL postmaster's backends and helpers)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return found
+
+
+def busy_cpu():
+    """Seconds all cores spent not idle (user, nice, system, irq, softirq, steal), from /proc/stat."""
+    values = [int(v) for v in open("/proc/stat").readline().split()[1:]]
+    return (sum(values[:8]) - values[3] - values[4]) / CLOCK_TICKS
+
+
+def wrk(url, connections, duration, headers=(), script=None, threads=2, cpu_groups=None):
+    """One wrk run. `cpu_groups`: name → function giving that group's pids; the result then
+    has `cpu`, each group's CPU seconds per wall second (1.0 = one core busy) during the run,
+    wrk's own included."""
     cmd = ["wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{duration}s", "--latency"]
     for h in headers:
         cmd += ["-H", h]
     if script:
         cmd += ["-s", script]
     cmd.append(url)
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60).stdout
+    groups = cpu_groups or {}
+    before = {name: {pid: process_cpu(pid) for pid in pids()} for name, pids in groups.items()}
+    busy_before, started = busy_cpu(), time.time()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    killer = threading.Timer(duration + 60, proc.kill)
+    killer.start()
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)  # wrk's own CPU time
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    killer.cancel()
+    wall = time.time() - started
+    cpu = None
+    if groups:
+        cpu = {}
+        for name, pids in groups.items():
+            now = {pid: process_cpu(pid) for pid in set(pids()) | set(before[name])}
+            cpu[name] = round(sum(max(0.0, now[pid] - before[name].get(pid, 0.0)) for pid in now) / wall, 3)
+        cpu["wrk"] = round((usage.ru_utime + usage.ru_stime) / wall, 3)
+        cpu["all cores"] = round((busy_cpu() - busy_before) / wall, 3)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
     def lat(p):
@@ -45,8 +99,11 @@ def wrk(url, connections, duration, headers=(), script=None, threads=2):
         return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
-    return {"rps": rps, "p50": lat(50), "p99": lat(99), "non2xx": int(non2xx.group(1)) if non2xx else 0,
-            "socket_errors": errors.group(1) if errors else ""}
+    result = {"rps": rps, "p50": lat(50), "p99": lat(99), "non2xx": int(non2xx.group(1)) if non2xx else 0,
+              "socket_errors": errors.group(1) if errors else ""}
+    if cpu is not None:
+        result["cpu"] = cpu
+    return result
 
 
 def memtest(port, pid, n, path, headers=()):
@@ -109,6 +166,9 @@ class Atrium:
             "fan_all": ("/v1/collections/items/records?limit=20&workspaces=all",
                         [f"Authorization: Bearer {self.fan_key}"]),
         }
+
+    def cpu_groups(self):
+        return {"atrium": lambda: [self.proc.pid]}
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
@@ -189,6 +249,99 @@ def seed_fan_out(base, workspaces=100, per_workspace=20):
             keyed.post("/v1/collections/items/records", json={"data": {"n": round_, "ws": ws}}, workspace=ws,
                        expect=201)
     return key, ids[0]
+
+
+class PostgresCluster:
+    """A local PostgreSQL cluster for the benchmark, like scripts/with-postgres.sh (a temporary
+    directory, a Unix socket only, the `postgres` OS user when we are root) but durable:
+    fsync, full_page_writes and synchronous_commit on (PostgreSQL's defaults), plus the
+    settings docs/configuration.md ("Engines") recommends. Started once per `make bench`;
+    every server start gets a fresh database on it."""
+    SETTINGS = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on",
+                "shared_buffers": "256MB", "max_connections": "200"}
+
+    def __init__(self):
+        bindir = None
+        candidates = []
+        if shutil.which("pg_config"):
+            candidates.append(subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip())
+        candidates += sorted((os.path.join("/usr/lib/postgresql", v, "bin") for v in
+                              (os.listdir("/usr/lib/postgresql") if os.path.isdir("/usr/lib/postgresql") else [])),
+                             reverse=True)
+        for candidate in candidates:
+            if os.access(os.path.join(candidate, "initdb"), os.X_OK):
+                bindir = candidate
+                break
+        if bindir is None:
+            raise RuntimeError("PostgreSQL server binaries (initdb, pg_ctl) are missing: apt-get install postgresql")
+        self.bindir = bindir
+        self.dir = tempfile.mkdtemp(prefix="atrium-bench-pg-")
+        self.as_server = []
+        if os.getuid() == 0:
+            shutil.chown(self.dir, "postgres")
+            self.as_server = ["runuser", "-u", "postgres", "--"]
+        self.data = os.path.join(self.dir, "data")
+        subprocess.run(self.as_server + [os.path.join(bindir, "initdb"), "-D", self.data, "-U", "atrium", "-A",
+                                         "trust", "-E", "UTF8", "--locale=C"], check=True, capture_output=True)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        options = f"-k {self.dir} -c listen_addresses= -p {self.port} " + " ".join(
+            f"-c {k}={v}" for k, v in self.SETTINGS.items())
+        subprocess.run(self.as_server + [os.path.join(bindir, "pg_ctl"), "-D", self.data, "-w", "-l",
+                                         os.path.join(self.dir, "server.log"), "-o", options, "start"],
+                       check=True, capture_output=True)
+        self.postmaster = int(open(os.path.join(self.data, "postmaster.pid")).readline())
+        self.admin = f"postgresql:///postgres?host={self.dir}&port={self.port}&user=atrium"
+        self.version = subprocess.run(["psql", self.admin, "-XAtc", "SHOW server_version"],
+                                      capture_output=True, text=True).stdout.strip()
+
+    def database(self):
+        name = "bench_" + os.urandom(6).hex()
+        subprocess.run(["psql", self.admin, "-Xqc", f"CREATE DATABASE {name}"], check=True, capture_output=True)
+        return self.admin.replace("/postgres?", f"/{name}?"), name
+
+    def drop(self, name):
+        subprocess.run(["psql", self.admin, "-Xqc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"],
+                       capture_output=True)
+
+    def pids(self):
+        return [self.postmaster] + children(self.postmaster)
+
+    def stop(self):
+        subprocess.run(self.as_server + [os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-m", "fast", "-w",
+                                         "stop"], capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class AtriumPostgres(Atrium):
+    """The same server on PostgreSQL (--database-url) on the local durable cluster, seeded like
+    the SQLite case (without the fan-out account): /v1/me, records list, durable creates."""
+    name = "atrium-postgres"
+    seed_fan_out = False
+    cluster = None  # a PostgresCluster, started by main() when this case is selected
+    jwt_secret = "bench-secret-for-postgres-mode-0123456789abcdef"
+    # BENCH_PG_ARGS: extra serve flags for this case only (e.g. "--read-workers 8"), to try sizes.
+    pool_args = os.environ.get("BENCH_PG_ARGS", "").split()
+
+    def __init__(self, port):
+        url, self.database_name = self.cluster.database()
+        self.extra_args = ["--database-url", url, "--jwt-secret", self.jwt_secret] + self.pool_args
+        super().__init__(port)
+
+    def routes(self):
+        key = f"Authorization: Bearer {self.key}"
+        workspace = f"X-Workspace-ID: {self.workspace}"
+        return {"me_key": ("/v1/me", [key]),
+                "records": ("/v1/collections/items/records?limit=20", [key, workspace]),
+                "post": ("/v1/collections/items/records", [key, workspace])}
+
+    def cpu_groups(self):
+        return {"atrium": lambda: [self.proc.pid], "postgres": self.cluster.pids}
+
+    def stop(self):
+        super().stop()
+        self.cluster.drop(self.database_name)
 
 
 class AtriumOneTransactionPerWrite(Atrium):
@@ -363,7 +516,8 @@ def run_server(cls, port, duration, conns_for_mem):
             script = POST_SCRIPT if route == "post" else None
             if script is None:
                 wrk(url, conns, 3, headers)
-            results[label] = wrk(url, conns, duration, headers, script=script)
+            results[label] = wrk(url, conns, duration, headers, script=script,
+                                 cpu_groups=server.cpu_groups() if hasattr(server, "cpu_groups") else None)
         for route, (path, headers) in routes.items():
             try:
                 urllib.request.urlopen(urllib.request.Request(
@@ -395,6 +549,7 @@ def main():
     servers = [Atrium]
     if not args.skip_reference and Reference.build():
         servers.append(Reference)
+    servers.append(AtriumPostgres)
     servers.append(AtriumOneTransactionPerWrite)
     servers.append(AtriumWithWebhook)
     servers += [AtriumNoisyNeighbour, AtriumUnfair, AtriumRateLimited]
@@ -411,10 +566,19 @@ def main():
         if servers == []:
             return
     rounds = {s.name: [] for s in servers}
-    for r in range(args.rounds):
-        for i, cls in enumerate(servers):
-            print(f"round {r + 1}/{args.rounds}: {cls.name}", flush=True)
-            rounds[cls.name].append(run_server(cls, 18081 + i, args.duration, args.connections_for_memory))
+    postgres_version = None
+    if AtriumPostgres in servers:
+        AtriumPostgres.cluster = PostgresCluster()
+        postgres_version = AtriumPostgres.cluster.version
+        print(f"PostgreSQL {postgres_version} for atrium-postgres: {AtriumPostgres.cluster.SETTINGS}", flush=True)
+    try:
+        for r in range(args.rounds):
+            for i, cls in enumerate(servers):
+                print(f"round {r + 1}/{args.rounds}: {cls.name}", flush=True)
+                rounds[cls.name].append(run_server(cls, 18081 + i, args.duration, args.connections_for_memory))
+    finally:
+        if AtriumPostgres.cluster is not None:
+            AtriumPostgres.cluster.stop()
     # Every round's figures, for the spread behind the medians printed below.
     raw_path = os.path.join(BENCH_DIR, "last-run.json")
     os.makedirs(BENCH_DIR, exist_ok=True)
@@ -442,6 +606,34 @@ def main():
         bad = [rd[label] for rd in rounds["atrium"] if rd.get(label, {}).get("non2xx")]
         if bad:
             print(f"   WARNING: atrium answered non-2xx responses in {label}: {bad}")
+    if rounds.get("atrium-postgres"):
+        print()
+        print(f"PostgreSQL {postgres_version} engine against SQLite (same binary, same seed), medians;"
+              f" CPU in cores (of 2) during the measured run:")
+        print(f"{'case':32} {'sqlite rps':>10} {'pg rps':>8} {'pg p50':>7} {'pg p99':>7} {'pg/sqlite':>9}"
+              f" {'pg/ref':>7} | CPU on PostgreSQL: atrium, postgres, wrk, all | on SQLite: atrium, wrk, all")
+        for label, _, _ in CASES:
+            pg = [median("atrium-postgres", label, k) for k in ("rps", "p50", "p99")]
+            if pg[0] is None:
+                continue
+            lite = median("atrium", label, "rps")
+            ref = median("hummingbird", label, "rps")
+            cpu = {group: statistics.median([rd[label]["cpu"][group] for rd in rounds["atrium-postgres"]
+                                             if label in rd and group in rd[label].get("cpu", {})] or [0])
+                   for group in ("atrium", "postgres", "wrk", "all cores")}
+            lite_cpu = {group: statistics.median([rd[label]["cpu"][group] for rd in rounds.get("atrium", [])
+                                                  if label in rd and group in rd[label].get("cpu", {})] or [0])
+                        for group in ("atrium", "wrk", "all cores")}
+            fmt = lambda v, f: (f % v) if v else "-"
+            print(f"{label:32} {fmt(lite, '%10.0f')} {pg[0]:8.0f} {pg[1]:7.2f} {pg[2]:7.2f}"
+                  f" {fmt(lite and pg[0] / lite, '%8.2fx')} {fmt(ref and pg[0] / ref, '%6.2fx')} |"
+                  f" {cpu['atrium']:.2f} {cpu['postgres']:.2f} {cpu['wrk']:.2f} {cpu['all cores']:.2f} |"
+                  f" {lite_cpu['atrium']:.2f} {lite_cpu['wrk']:.2f} {lite_cpu['all cores']:.2f}")
+            summary.setdefault("postgres", {})[label] = {"postgres": pg, "sqlite": lite, "reference": ref, "cpu": cpu,
+                                                         "sqlite_cpu": lite_cpu}
+            bad = [rd[label] for rd in rounds["atrium-postgres"] if rd.get(label, {}).get("non2xx")]
+            if bad:
+                print(f"   WARNING: atrium-postgres answered non-2xx responses in {label}: {bad}")
     single = [rd.get("POST record (durable) c64", {}).get("rps") for rd in rounds.get("atrium-no-group-commit", [])]
     grouped = median("atrium", "POST record (durable) c64", "rps")
     single = [v for v in single if v]
