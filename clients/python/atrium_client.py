@@ -500,15 +500,20 @@ class EventStream:
                 return event
             if self._closed:
                 raise StopIteration
-            if self._response is None:
+            response = self._response  # close() from another thread may clear it meanwhile
+            if response is None:
                 self._open()
                 continue
             try:
-                chunk = self._response.read1(65536)
+                chunk = response.read1(65536)
             except socket.timeout:  # no byte, not even a heartbeat, for idle_timeout
                 self._lost(TimeoutError(f"no byte for {self.idle_timeout} s"))
                 continue
-            except (OSError, http.client.HTTPException) as error:
+            except (OSError, http.client.HTTPException, ValueError, AttributeError) as error:
+                # ValueError / AttributeError: http.client's response was closed under the read
+                # by close() on another thread.
+                if self._closed:
+                    raise StopIteration from None
                 self._lost(error)
                 continue
             if not chunk:  # the server ended the stream (shutdown, access changed, token expiry)
