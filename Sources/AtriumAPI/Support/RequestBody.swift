@@ -44,6 +44,10 @@ public struct RequestBody {
             return nil
         }
         if trim { text = text.trimmingSpaces }
+        guard !Self.holdsNUL(text) else {
+            problems.append((field, Self.nulMessage))
+            return nil
+        }
         let length = text.count
         if length < minLength || length > maxLength {
             problems.append((field, minLength == maxLength
@@ -61,8 +65,17 @@ public struct RequestBody {
             problems.append((field, "must be a string of at most \(maxLength) characters, or null"))
             return .none
         }
+        guard !Self.holdsNUL(text) else {
+            problems.append((field, Self.nulMessage))
+            return .none
+        }
         return .some(text)
     }
+
+    /// Text fields never hold U+0000: PostgreSQL's text cannot store it, and the contract
+    /// holds the same on both engines (docs/decisions.md), so it is refused before any store.
+    static func holdsNUL(_ text: String) -> Bool { text.utf8.contains(0) }
+    static let nulMessage = "must not contain the NUL character (U+0000)"
 
     /// A positive 64-bit integer field.
     public mutating func positiveInteger(_ field: String, required: Bool) -> Int64? {
@@ -91,6 +104,10 @@ public struct RequestBody {
         for item in items {
             guard case .string(let text) = item else {
                 problems.append((field, "must contain only strings"))
+                return nil
+            }
+            guard !Self.holdsNUL(text) else {
+                problems.append((field, Self.nulMessage))
                 return nil
             }
             result.append(text)
