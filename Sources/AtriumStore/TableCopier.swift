@@ -5,6 +5,9 @@ struct TableCopier {
     /// Bound values per INSERT stay well under PostgreSQL's limit of 65,535 parameters.
     static let maxParameters = 30_000
     static let maxRowsPerInsert = 500
+    /// An INSERT is sent once its text and blob values reach this size, so tables of large
+    /// rows (records' data) go in statements of a few megabytes, well within `statement_timeout`.
+    static let maxBytesPerInsert = 4 << 20
 
     let source: SQLConnection
     let target: SQLConnection
@@ -20,6 +23,7 @@ struct TableCopier {
         var pending: [SQLValue] = []
         pending.reserveCapacity(batchRows * targetColumns.count)
         var rows = 0
+        var bytes = 0
         var count = 0
         while try select.step() {
             var row: [SQLValue] = []
@@ -32,10 +36,12 @@ struct TableCopier {
             pending += row
             rows += 1
             count += 1
-            if rows == batchRows {
+            bytes += row.reduce(0) { $0 + $1.byteCount }
+            if rows == batchRows || bytes >= Self.maxBytesPerInsert {
                 try insert(table.name, targetColumns, rows: rows, values: pending)
                 pending.removeAll(keepingCapacity: true)
                 rows = 0
+                bytes = 0
             }
         }
         if rows > 0 { try insert(table.name, targetColumns, rows: rows, values: pending) }
@@ -79,4 +85,15 @@ struct TableCopier {
 /// `StoreCopyPlan`, never from input; quoting keeps `key`, `day`, `count` plain names).
 func quoted(_ identifier: String) -> String {
     "\"" + identifier.replacing("\"", with: "\"\"") + "\""
+}
+
+extension SQLValue {
+    /// Roughly how many bytes the value takes on the wire.
+    var byteCount: Int {
+        switch self {
+        case .text(let text): return text.utf8.count
+        case .blob(let bytes): return bytes.count
+        case .integer, .real, .null: return 8
+        }
+    }
 }

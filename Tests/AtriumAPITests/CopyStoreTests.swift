@@ -89,6 +89,49 @@ struct CopyStoreTests {
         server.stop()
     }
 
+    @Test("A copy taken while the SQLite server writes is one snapshot: each copied record with its event")
+    func copyWhileWriting() throws {
+        let source = try TestServer(["--jwt-secret", TestEngine.jwtSecret], engine: .sqlite)
+        let client = try source.client()
+        let owner = try client.signUp()
+        let before = try (0..<20).map { n in try Rec.createID(client, owner.bearer, data: #"{"n":\#(n)}"#) }
+        let stop = RecordStopFlag()
+        let written = RecordBag<Int64>()
+        let finished = DispatchSemaphore(value: 0)
+        let (port, token) = (source.port, owner.accessToken)
+        Thread.detachNewThread {
+            defer { finished.signal() }
+            guard let writer = try? HTTPTestClient(port: port) else { return }
+            while !stop.isSet {
+                if let id = try? Rec.createID(writer, bearer(token), data: #"{"during":"copy"}"#) { written.append(id) }
+            }
+        }
+        usleep(200_000)
+        let target = try CopyStore.freshDatabase()
+        let copy = try CopyStore.run(from: source.dataDirectory, to: target.url)
+        usleep(200_000)
+        stop.set()
+        finished.wait()
+        source.stop()
+        #expect(copy.status == 0, "\(copy.stdout) \(copy.stderr)")
+
+        let server = try TestServer(dataDirectory: target.dataDirectory)
+        let reader = try server.client()
+        let ids = try Rec.listAllIDs(reader, owner.bearer)
+        let last = try #require(ids.max())
+        #expect(ids.count < before.count + written.all.count, "writes after the snapshot are not copied")
+        #expect(Set(ids) == Set(before + written.all.filter { $0 <= last }), "every record up to the snapshot")
+        var created: [Int64] = []
+        var path = "/v1/events?type=record.created&limit=100"
+        while true {
+            let page = try reader.request("GET", path, headers: [owner.bearer])
+            created += EventListTests.events(page).compactMap { $0["data"]?["id"]?.int64Value }
+            guard let next = page.json["next_cursor"]?.stringValue else { break }
+            path = "/v1/events?type=record.created&limit=100&cursor=\(next)"
+        }
+        #expect(created.sorted() == ids.sorted(), "each copied record has its event and no event lacks its record")
+    }
+
     @Test("Copying into a database that holds data is refused and changes nothing")
     func nonEmptyTargetIsRefused() throws {
         let source = try TestServer(["--jwt-secret", TestEngine.jwtSecret], engine: .sqlite)
