@@ -21,10 +21,12 @@ struct CopyStoreTests {
         #expect(copy.stdout.contains("new events continue after evt_\(old.eventIDs.max() ?? 0)"), "\(copy.stdout)")
         #expect(!copy.stdout.contains("password"), "no secret in the report")
 
-        let server = try TestServer(Hooks.localFlags, dataDirectory: target.dataDirectory)
+        let server = try TestServer(Hooks.localFlags + ["--jwt-secret", old.jwtSecret],
+                                    dataDirectory: target.dataDirectory)
         let client = try server.client()
 
-        // Credentials: passwords, the old access token (same --jwt-secret), refresh token, keys.
+        // Credentials: passwords, the old access token (signed with the generated secret, now
+        // given as --jwt-secret), the refresh token, both API keys.
         #expect(try client.login(old.owner.email, old.owner.password).status == 200)
         #expect(try client.login(old.guest.email, old.guest.password).status == 200)
         #expect(try client.me(old.owner.accessToken).status == 200)
@@ -152,7 +154,10 @@ struct CopyStoreTests {
         #expect(try CopyStore.rowCounts(target.url) == before)
 
         // A second copy into a database that got the first is refused the same way.
+        // A database that is only migrated counts as empty.
         let first = try CopyStore.freshDatabase()
+        #expect(try AtriumBinary.run(["migrate", "--data-dir", first.dataDirectory, "--database-url", first.url])
+            .status == 0)
         #expect(try CopyStore.run(from: source.dataDirectory, to: first.url).status == 0)
         let copied = try CopyStore.rowCounts(first.url)
         #expect(copied["records"] == 1 && copied["users"] == 1, "\(copied)")

@@ -8,6 +8,8 @@ import Testing
 /// it before the server stopped: what must still hold once it runs on PostgreSQL.
 struct SQLiteDeployment {
     let dataDirectory: String
+    /// The secret the SQLite server generated and signed its tokens with.
+    let jwtSecret: String
     let owner: TestAccount
     let guest: TestAccount
     let fullKey: String
@@ -34,7 +36,9 @@ struct SQLiteDeployment {
     /// deleted, one created with an Idempotency-Key), a webhook that got every event; then stops.
     static func build() throws -> SQLiteDeployment {
         let receiver = try WebhookReceiver()
-        let server = try TestServer(["--jwt-secret", TestEngine.jwtSecret] + Hooks.localFlags, engine: .sqlite)
+        // No --jwt-secret: the server generates <data-dir>/jwt-secret, which the PostgreSQL
+        // instances are then given (docs/deployment.md, step 4).
+        let server = try TestServer(Hooks.localFlags, engine: .sqlite)
         let client = try server.client()
         let owner = try client.signUp(password: "old password one")
         let guest = try client.signUp(password: "old password two")
@@ -80,8 +84,9 @@ struct SQLiteDeployment {
         }
         _ = try Hooks.waitForDeliveries(client, owner.bearer, hook.id) { $0.count >= expected.count }
         server.stop()
+        let secret = try String(contentsOfFile: server.dataDirectory + "/jwt-secret", encoding: .utf8)
         return SQLiteDeployment(
-            dataDirectory: server.dataDirectory, owner: owner, guest: guest, fullKey: fullKey,
+            dataDirectory: server.dataDirectory, jwtSecret: secret, owner: owner, guest: guest, fullKey: fullKey,
             workspaceKey: workspaceKey, secondWorkspace: second, pendingInvitee: pending, records: records,
             idempotentRecord: firstID, deletedRecord: doomed, eventIDs: eventIDs, webhookID: hook.id, receiver: receiver,
             deliveredEvents: delivered)
