@@ -2,13 +2,13 @@ import AtriumAPI
 import CAtriumSystem
 import Glibc
 
-// `atrium [serve|migrate|backup|user|key] [flags]`: one executable for the server and its
+// `atrium [serve|migrate|backup|copy-store|user|key] [flags]`: one executable for the server and its
 // administration (server.md "Process, configuration, tooling").
 
 atrium_block_signals()
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-let subcommands: Set<String> = ["serve", "migrate", "backup", "user", "key", "help"]
+let subcommands: Set<String> = ["serve", "migrate", "backup", "copy-store", "user", "key", "help"]
 let command = arguments.first.flatMap { subcommands.contains($0) ? $0 : nil } ?? "serve"
 let rest = arguments.first == command ? Array(arguments.dropFirst()) : arguments
 

@@ -8,6 +8,8 @@ public enum AdminCommands {
         usage: atrium [serve] [flags]                 run the server (default)
                atrium migrate [flags]                 apply pending migrations and exit
                atrium backup <file> [flags]           consistent copy of the database, while the server runs
+               atrium copy-store --data-dir D --database-url URL
+                                                      copy a SQLite deployment into an empty PostgreSQL database
                atrium user create --email E --password P --name N [flags]
                atrium user set-plan --email E --plan NAME [flags]
                atrium key create --email E --mode full|workspace [--workspace ID] [--name N] [flags]
@@ -23,6 +25,9 @@ public enum AdminCommands {
         }
         let (own, remaining) = try extract(["email", "password", "name", "plan", "mode", "workspace"], from: arguments)
         let (configuration, positional) = try ConfigurationLoader.load(arguments: remaining, environment: environment)
+        if command == "copy-store" {
+            return try CopyStoreCommand.run(configuration, positional: positional)
+        }
         try Store.checkDataDirectory(configuration.dataDirectory)
         switch (command, subcommand) {
         case ("migrate", nil):

@@ -20,6 +20,14 @@ enum TestEngine {
         return true
     }()
 
+    /// Which engine one server of a test runs on: the pass's (`configured`), or SQLite even in
+    /// the PostgreSQL pass, for the tests that move a SQLite deployment onto PostgreSQL
+    /// (`CopyStoreTests`). Only `TestServer` takes it; everything else runs on the pass's engine.
+    enum Choice: Sendable {
+        case configured
+        case sqlite
+    }
+
     /// Why a test runs on SQLite only, for `.enabled(if: TestEngine.isSQLite, …)`.
     static var isSQLite: Bool { !isPostgres }
 

@@ -24,14 +24,16 @@ final class TestServer: @unchecked Sendable {
 
     /// Starts a server. `extraArguments` are flags; a fast password KDF is used unless given.
     /// `fileLimit` starts it under `ulimit -n` (through `/bin/sh`, which `exec`s the server, so
-    /// the process id is the server's).
-    init(_ extraArguments: [String] = [], dataDirectory: String? = nil, fileLimit: Int? = nil) throws {
+    /// the process id is the server's). `engine: .sqlite` keeps the server on SQLite in its data
+    /// directory even in the PostgreSQL pass (no `--database-url` or secret is added).
+    init(_ extraArguments: [String] = [], dataDirectory: String? = nil, fileLimit: Int? = nil,
+         engine: TestEngine.Choice = .configured) throws {
         let directory = dataDirectory ?? TestServer.makeTemporaryDirectory()
         self.dataDirectory = directory
         var arguments = ["serve", "--port", "0", "--data-dir", directory]
         if !extraArguments.contains("--password-iterations") { arguments += ["--password-iterations", "1000"] }
         arguments += extraArguments
-        arguments = try TestEngine.arguments(arguments)
+        if engine == .configured { arguments = try TestEngine.arguments(arguments) }
         self.arguments = arguments
         process = Process()
         if let fileLimit {
