@@ -123,24 +123,35 @@ struct MultiInstanceTests {
         let cluster = try TestCluster(2, Hooks.localFlags)
         let receiver = try WebhookReceiver()
         let account = try cluster[0].client().signUp()
-        _ = try Hooks.endpoint(cluster[0].client(), account.bearer, url: "http://127.0.0.1:\(receiver.port)/hook",
-                               events: ["record.created"])
+        let endpoint = try Hooks.endpoint(cluster[0].client(), account.bearer,
+                                          url: "http://127.0.0.1:\(receiver.port)/hook", events: ["record.created"])
         let leader = try #require(cluster.deliveringInstance(), "no instance delivers")
         let survivor = 1 - leader
         let client = try cluster[survivor].client()
         var created: [Int64] = []
         for _ in 0..<10 { created.append(try Hooks.createRecord(client, account.bearer)) }
-        _ = receiver.waitForRequests(10, timeout: 10)
+        // Wait until the ten attempts are written back: then none is in flight at the kill.
+        let recorded = try Hooks.waitForDeliveries(client, account.bearer, endpoint.id) { rows in
+            rows.filter { $0["status"]?.stringValue == "succeeded" }.count >= 10
+        }
+        #expect(recorded.count == 10)
         cluster[leader].kill9()
         let killedAt = WebhookReceiver.monotonicSeconds()
         for _ in 0..<10 { created.append(try Hooks.createRecord(client, account.bearer)) }
-        let requests = receiver.waitForRequests(20, timeout: 20)
-        let delivered = requests.compactMap { Hooks.json($0)["data"]?["id"]?.int64Value }
+        var delivered: [Int64] = []
+        let deadline = killedAt + 20
+        repeat {
+            usleep(100_000)
+            delivered = receiver.requests.compactMap { Hooks.json($0)["data"]?["id"]?.int64Value }
+        } while !Set(created).isSubset(of: Set(delivered)) && WebhookReceiver.monotonicSeconds() < deadline
+        usleep(500_000)
+        let requests = receiver.requests
+        delivered = requests.compactMap { Hooks.json($0)["data"]?["id"]?.int64Value }
         #expect(Set(delivered) == Set(created), "missing: \(Set(created).subtracting(delivered).sorted())")
         let resumed = requests.filter { $0.receivedAt > killedAt }.map(\.receivedAt).min()
         #expect(resumed.map { $0 - killedAt < 6 } ?? false, "delivery resumed after \(String(describing: resumed))")
         #expect(cluster.deliveringInstance(among: [survivor]) == survivor, "the survivor holds the role")
-        // Nothing was in flight at the kill (the first ten were answered first): no duplicates.
+        // Nothing was in flight at the kill (the first ten were written back first): no duplicates.
         #expect(delivered.count == Set(delivered).count, "duplicates: \(delivered.sorted())")
     }
 
@@ -199,7 +210,7 @@ struct MultiInstanceTests {
 
         let renamed = try a.request("PATCH", "/v1/me", headers: [owner.bearer], body: #"{"name":"Renamed"}"#)
         #expect(renamed.status == 200)
-        #expect(try b.me(owner.accessToken).json["name"]?.stringValue == "Renamed")
+        #expect(try b.me(owner.accessToken).json["user"]?["name"]?.stringValue == "Renamed")
     }
 
     @Test("login failures spread over both instances reach the throttle at the same total")
@@ -213,6 +224,28 @@ struct MultiInstanceTests {
         }
         expectError(try clients[0].login(account.email, account.password), 429, "RATE_LIMITED", "5th, on A")
         expectError(try clients[1].login(account.email, account.password), 429, "RATE_LIMITED", "5th, on B")
+    }
+
+    @Test("a plan limit raced on both instances is not overrun; a plan change is seen by both at once")
+    func planLimitsAcrossInstances() throws {
+        let plans = try Admin.writePlansFile(#"{"default":"small","plans":{"small":{"max_workspaces_per_user":3,"features":[]},"pro":{"features":["api_keys"]}}}"#)
+        let cluster = try TestCluster(2, ["--plans-file", plans])
+        let owner = try cluster[0].client().signUp()
+        let statuses = RecordBag<Int>()
+        recordThreads(8) { index in
+            let response = try? cluster.server(index).client().request(
+                "POST", "/v1/workspaces", headers: [owner.bearer], body: #"{"name":"w\#(index)"}"#)
+            statuses.append(response?.status ?? -1)
+        }
+        #expect(statuses.all.filter { $0 == 201 }.count == 2, "\(statuses.all.sorted())")
+        #expect(try cluster[1].client().workspaceIDs(owner).count == 3)
+
+        let a = try cluster[0].client()
+        let b = try cluster[1].client()
+        #expect(try a.request("POST", "/v1/api-keys", headers: [owner.bearer], body: #"{"name":"k"}"#).status == 403)
+        try Admin.cliSetPlan(email: owner.email, plan: "pro", server: cluster[0], plansFile: plans)
+        #expect(try b.request("POST", "/v1/api-keys", headers: [owner.bearer], body: #"{"name":"k"}"#).status == 201,
+                "the plan set through one instance's database is the other's on its next request")
     }
 
     @Test("refresh-token reuse is detected across instances")

@@ -4,7 +4,9 @@ import Glibc
 
 /// Debian's nginx in front of several `atrium serve` instances, with the configuration of
 /// docs/deployment.md ("Several instances"), in a temporary directory on a free port;
-/// stopped (and the directory removed) when released.
+/// stopped (and the directory removed) when released. It runs with its master process: the
+/// test process blocks most signals and children inherit that mask, which nginx's single
+/// process mode never clears (it would ignore SIGTERM); the master's `sigsuspend` does.
 final class TestNginx: @unchecked Sendable {
     // @unchecked Sendable: every property is set once in init.
     let port: Int
@@ -29,7 +31,6 @@ final class TestNginx: @unchecked Sendable {
             .replacingOccurrences(of: "listen 80;", with: "listen 127.0.0.1:\(port);")
         let header = """
             daemon off;
-            master_process off;
             worker_processes 1;
             pid \(directory)/nginx.pid;
             error_log \(directory)/error.log warn;
