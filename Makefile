@@ -1,7 +1,7 @@
 # Atrium: the two commands a new machine needs are `make run` and `make test`.
 SHELL := /bin/bash
 SWIFT ?= swift
-DEBIAN_PACKAGES := libsqlite3-dev libssl-dev libpq-dev postgresql pkg-config openssl curl jq
+DEBIAN_PACKAGES := libsqlite3-dev libssl-dev libpq-dev postgresql pkg-config openssl curl jq nginx-light
 FUZZ_SECONDS ?= 60
 BENCH_DIR ?= .build/bench
 # Python tools for the conformance run and the Python client's tests, pinned, in a virtualenv

@@ -52,14 +52,21 @@ public final class PostgresSession: @unchecked Sendable {
     /// Waits up to `timeoutMilliseconds` for a notification on a channel this session listens
     /// to; true when at least one arrived (all that arrived are consumed), false on timeout.
     public func wait(timeoutMilliseconds: Int) throws(PostgresError) -> Bool {
+        !(try notifications(timeoutMilliseconds: timeoutMilliseconds)).isEmpty
+    }
+
+    /// Waits up to `timeoutMilliseconds` for notifications on the channels this session
+    /// listens to and returns every one that arrived (empty on timeout), with its payload.
+    public func notifications(timeoutMilliseconds: Int) throws(PostgresError) -> [PostgresNotification] {
         mutex.lock()
         defer { mutex.unlock() }
         let handle = try connection.openHandle()
-        if Self.drainNotifications(handle) { return true }
+        var received = Self.drainNotifications(handle)
+        if !received.isEmpty { return received }
         let deadline = monotonicMilliseconds() + Int64(max(0, timeoutMilliseconds))
         while true {
             let remaining = deadline - monotonicMilliseconds()
-            if remaining <= 0 { return false }
+            if remaining <= 0 { return [] }
             var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
             guard descriptor.fd >= 0 else { throw PostgresError.connectionLost("the session's connection is closed") }
             let ready = poll(&descriptor, 1, Int32(clamping: remaining))
@@ -67,13 +74,20 @@ public final class PostgresSession: @unchecked Sendable {
                 if errno == EINTR { continue }
                 throw PostgresError.connectionLost("poll on the session's connection failed (errno \(errno))")
             }
-            if ready == 0 { return false }
+            if ready == 0 { return [] }
             if PQconsumeInput(handle) == 0 {
                 throw PostgresError.connectionLost(
                     "the session's connection broke: " + PostgresError.clean(String(cString: PQerrorMessage(handle))))
             }
-            if Self.drainNotifications(handle) { return true }
+            received = Self.drainNotifications(handle)
+            if !received.isEmpty { return received }
         }
+    }
+
+    /// Runs a trivial statement: throws when the session's connection is gone (and with it
+    /// every advisory lock it held).
+    public func ping() throws(PostgresError) {
+        try mutex.withLock { () throws(PostgresError) in try connection.execute("SELECT 1") }
     }
 
     /// True while the session's connection is healthy.
@@ -97,11 +111,13 @@ public final class PostgresSession: @unchecked Sendable {
         }
     }
 
-    private static func drainNotifications(_ handle: OpaquePointer) -> Bool {
-        var received = false
+    private static func drainNotifications(_ handle: OpaquePointer) -> [PostgresNotification] {
+        var received: [PostgresNotification] = []
         while let notification = PQnotifies(handle) {
+            let channel = notification.pointee.relname.map { String(cString: $0) } ?? ""
+            let payload = notification.pointee.extra.map { String(cString: $0) } ?? ""
+            received.append(PostgresNotification(channel: channel, payload: payload))
             PQfreemem(notification)
-            received = true
         }
         return received
     }
@@ -118,5 +134,16 @@ public final class PostgresSession: @unchecked Sendable {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+}
+
+/// One `NOTIFY` a session received: its channel and payload (`PostgresSession.notifications`).
+public struct PostgresNotification: Sendable, Equatable {
+    public var channel: String
+    public var payload: String
+
+    public init(channel: String, payload: String) {
+        self.channel = channel
+        self.payload = payload
     }
 }

@@ -298,5 +298,25 @@ INSERT INTO tenancy_epoch (id, value) VALUES (1, 0);
 -- exists here so both engines' schemas carry the same version numbers.
 SELECT 1;
 """#),
+        Migration(version: 11, name: "cluster_leaders", sql: #"""
+-- Several instances on one database (server.md, "Growing past one machine").
+--
+-- One row per cluster-wide singleton (the webhook dispatcher): the epoch grows by one each
+-- time an instance takes the role over. The holder's writes check, in their own transaction,
+-- that the epoch is still the one it took, so an instance that lost the role (its lock's
+-- session died) cannot write back after another took over.
+CREATE TABLE cluster_leaders (
+    role         TEXT PRIMARY KEY,
+    epoch        INTEGER NOT NULL,
+    holder       TEXT NOT NULL,
+    acquired_at  INTEGER NOT NULL
+);
+
+-- One delivery row per attempt: a write-back made twice (two dispatchers, a retried
+-- transaction) cannot record one attempt twice. Duplicates left by older versions go first.
+DELETE FROM webhook_deliveries WHERE id NOT IN
+    (SELECT MIN(id) FROM webhook_deliveries GROUP BY webhook_id, event_id, attempt);
+CREATE UNIQUE INDEX webhook_deliveries_attempt ON webhook_deliveries(webhook_id, event_id, attempt);
+"""#),
     ]
 }

@@ -29,6 +29,8 @@ public final class Store: Sendable {
     private let storageFull = StorageFullLog()
     /// Held while the store is open, for a server (`StoreConfiguration.exclusive`).
     private let lock: DataDirectoryLock?
+    /// On PostgreSQL: the notices exchanged with the other instances on the database.
+    let cluster: StoreCluster?
 
     /// Opens (creating if needed) `<dataDirectory>/atrium.db` and applies migrations.
     /// `log` receives rare operational messages (a full disk), one line each.
@@ -38,10 +40,13 @@ public final class Store: Sendable {
         if let url = configuration.databaseURL {
             path = PostgresURL.redacted(url)
             lock = nil
-            engine = try Self.openPostgres(url: url, configuration: configuration, log: log)
+            let (engine, sequencer) = try Self.openPostgres(url: url, configuration: configuration, log: log)
+            self.engine = engine
+            cluster = StoreCluster(url: url, sequencer: sequencer, log: log)
             return
         }
         path = configuration.databasePath
+        cluster = nil
         try DataDirectoryCheck.verify(configuration.dataDirectory, databasePath: path)
         lock = configuration.exclusive ? try DataDirectoryLock(directory: configuration.dataDirectory) : nil
         var sqlite = SQLiteConfiguration(path: path)
@@ -59,7 +64,9 @@ public final class Store: Sendable {
     }
 
     private static func openPostgres(url: String, configuration: StoreConfiguration,
-                                     log: @escaping @Sendable (String) -> Void) throws(StoreError) -> Engine {
+                                     log: @escaping @Sendable (String) -> Void)
+        throws(StoreError) -> (Engine, OutboxSequencer)
+    {
         var postgres = PostgresConfiguration(url: url)
         postgres.readerCount = configuration.readerCount
         postgres.writerCount = configuration.postgresWriterCount
@@ -71,10 +78,10 @@ public final class Store: Sendable {
             throw StoreError.unusable("cannot use the PostgreSQL database at \(PostgresURL.redacted(url)): "
                                           + error.message)
         }
-        let sequencer = OutboxSequencer(url: url, log: log)
+        let sequencer = OutboxSequencer(url: url, instanceID: StoreCluster.makeInstanceID(), log: log)
         database.addCommitObserver { sequencer.wake() }
         sequencer.start()
-        return .postgres(database, sequencer)
+        return (.postgres(database, sequencer), sequencer)
     }
 
     /// The SQLite database when that is the engine: for tests of SQLite's own behaviour.
@@ -172,13 +179,31 @@ public final class Store: Sendable {
     /// Several may observe (the webhook dispatcher, the event streams); each is told of every
     /// such commit.
     /// On PostgreSQL observers run after the sequencer numbered the new events (on its
-    /// thread), so what they read includes them.
+    /// thread), so what they read includes them, and also when another instance on the
+    /// database announces a commit (`ClusterListener`): an observer hears of every commit
+    /// of the cluster, its own instance's at once, the others' after one notification.
     public func onCommit(_ observer: @escaping @Sendable () -> Void) {
         switch engine {
         case .sqlite(let database): database.addCommitObserver(observer)
         case .postgres(_, let sequencer): sequencer.addObserver(observer)
         }
+        cluster?.startListening()
     }
+
+    /// `observer` hears of webhook endpoint changes made by other instances on the database
+    /// (never on SQLite: one process, which knows its own).
+    public func onRemoteEndpointChange(_ observer: @escaping @Sendable (Int64) -> Void) {
+        cluster?.onEndpointsChanged(observer)
+    }
+
+    /// Tells the other instances on the database that an endpoint of `workspaceID` was
+    /// created, changed or deleted (after the change committed). Nothing on SQLite.
+    public func announceEndpointsChanged(workspaceID: Int64) {
+        cluster?.announceEndpointsChanged(workspaceID)
+    }
+
+    /// Names this process among the instances on the database ("local" on SQLite).
+    public var instanceID: String { cluster?.instanceID ?? "local" }
 
     /// A cheap readiness check: the writer takes writes and a reader answers.
     public var isHealthy: Bool {
@@ -209,6 +234,7 @@ public final class Store: Sendable {
         case .sqlite(let database):
             database.close()
         case .postgres(let database, let sequencer):
+            cluster?.stop()
             database.close()
             sequencer.stop()
         }

@@ -109,8 +109,10 @@ extension StoreWriter {
     }
 
     /// Adds collected request counts (workspace, UTC day, count).
+    /// In (workspace, day) order: two instances flushing at once lock the rows in the same
+    /// order, so they cannot deadlock.
     public func addRequestCounts(_ counts: [(workspaceID: Int64, day: Int64, count: Int64)]) throws(SQLError) {
-        for entry in counts {
+        for entry in counts.sorted(by: { ($0.workspaceID, $0.day) < ($1.workspaceID, $1.day) }) {
             try connection.run("""
                 INSERT INTO workspace_requests (workspace_id, day, count) VALUES (?, ?, ?)
                 ON CONFLICT (workspace_id, day) DO UPDATE SET count = workspace_requests.count + excluded.count

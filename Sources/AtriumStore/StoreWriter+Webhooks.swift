@@ -51,13 +51,14 @@ extension StoreWriter {
 
     // MARK: The dispatcher's writes
 
-    /// A pending attempt; returns its id.
+    /// A pending attempt; returns its id (the existing row's when that attempt is already
+    /// recorded: one row per attempt, migrations 0011).
     public func insertDelivery(webhookID: Int64, eventID: Int64, eventType: String, attempt: Int, dueAt: Int64,
                                now: Int64) throws(SQLError) -> Int64 {
         let statement = try connection.prepare("""
             INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, attempt, status, created_at,
                                             next_attempt_at)
-            VALUES (?, ?, ?, ?, 'pending', ?, ?) RETURNING id
+            VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (webhook_id, event_id, attempt) DO NOTHING RETURNING id
             """)
         defer { statement.reset() }
         try statement.bind(webhookID, at: 1)
@@ -67,7 +68,13 @@ extension StoreWriter {
         try statement.bind(now, at: 5)
         try statement.bind(dueAt, at: 6)
         guard try statement.step() else {
-            throw SQLError(.other, message: "INSERT … RETURNING id returned no row", sql: nil)
+            let rows = try connection.query(
+                "SELECT id FROM webhook_deliveries WHERE webhook_id = ? AND event_id = ? AND attempt = ?",
+                [.integer(webhookID), .integer(eventID), .integer(Int64(attempt))])
+            guard case .integer(let existing)? = rows.first?.first else {
+                throw SQLError(.other, message: "INSERT … RETURNING id returned no row", sql: nil)
+            }
+            return existing
         }
         let id = statement.int64(0)
         try statement.runToCompletion()
@@ -85,7 +92,8 @@ extension StoreWriter {
 
     /// Records a finished attempt: its result (updating a retry's pending row, or adding the
     /// row of a first attempt), and the next attempt when there is one. Returns the next
-    /// attempt's id (nil when none, or when the endpoint was deleted meanwhile).
+    /// attempt's id (nil when none, when the endpoint was deleted meanwhile, or when this
+    /// attempt is already recorded: a write-back made twice records it once).
     public func recordOutcome(_ outcome: DeliveryOutcome, now: Int64) throws(SQLError) -> Int64? {
         let statement: SQLStatement
         if let deliveryID = outcome.deliveryID {
@@ -99,6 +107,7 @@ extension StoreWriter {
                 INSERT INTO webhook_deliveries (status, response_status, error, duration_ms, next_attempt_at,
                                                 webhook_id, event_id, event_type, attempt, created_at)
                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9 WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?6)
+                ON CONFLICT (webhook_id, event_id, attempt) DO NOTHING
                 """)
             try statement.bind(outcome.webhookID, at: 6)
             try statement.bind(outcome.eventID, at: 7)

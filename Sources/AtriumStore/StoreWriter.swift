@@ -157,8 +157,10 @@ public struct StoreWriter {
     }
 
     /// Records when keys were last used (coalesced by the caller; never on the request path).
+    /// In key order: two instances flushing at once lock the rows in the same order, so they
+    /// cannot deadlock.
     public func touchAPIKeys(_ uses: [(keyID: Int64, at: Int64)]) throws(SQLError) {
-        for use in uses {
+        for use in uses.sorted(by: { $0.keyID < $1.keyID }) {
             try connection.run(
                 "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
                 [.integer(use.at), .integer(use.keyID), .integer(use.at)])

@@ -19,12 +19,32 @@ import Synchronization
 /// event costs the request path one outbox row and the dispatcher one attempt row. A crash
 /// loses nothing: after a restart every endpoint resumes from its cursor and its pending
 /// rows, and an attempt that was made but not written back is made again (at least once).
+///
+/// Several instances on one PostgreSQL database run one dispatcher between them: each
+/// instance's dispatcher thread is a standby until it holds the `webhooks` cluster role
+/// (`ClusterRole`: a session advisory lock, tried every `standbyMilliseconds`), then loads
+/// the schedule and delivers. Every write it makes checks the role's epoch in its own
+/// transaction, so once another instance took over (this one's session died) nothing more of
+/// this one's is written: its attempts in flight are made again by the new holder, the only
+/// duplicates. It hears of other instances' events and endpoint changes through the store
+/// (`onCommit`, `onRemoteEndpointChange`), and reloads every endpoint every
+/// `fullReloadMilliseconds` in case a notice was lost.
 public final class WebhookDispatcher: Sendable {
     public let metrics = WebhookMetrics()
     /// The shortest gap between two discovery rounds while events keep coming.
     static let discoveryInterval: Int64 = 10
     /// Events of one workspace read per endpoint per round while looking for matches.
     static let scanBatch = 256
+    /// How often a standby tries to take the role over.
+    static let standbyMilliseconds: Int64 = 1000
+    /// How often the holder reloads every endpoint (endpoint notices are best effort).
+    static let fullReloadMilliseconds: Int64 = 30_000
+    /// The advisory lock key of the dispatcher's role: "AtriumWh" in ASCII.
+    static let roleKey: Int64 = 0x4174_7269_756D_5768
+    /// Who delivers, when several instances share a database.
+    let role: ClusterRole
+    /// The role's epoch while this instance holds it (0: a standby), for the write fence.
+    let epoch = Atomic<Int64>(0)
     let store: Store
     let client: OutboundClient
     let configuration: DispatcherConfiguration
@@ -47,12 +67,14 @@ public final class WebhookDispatcher: Sendable {
         self.now = now
         self.signals = SignalBox()
         self.queue = WorkQueue()
+        self.role = store.clusterRole("webhooks", key: Self.roleKey)
     }
 
     /// Starts the dispatcher and its workers, and asks the store to wake it after every
     /// commit that wrote an event.
     public func start() {
         store.onCommit { [weak self] in self?.wake() }
+        store.onRemoteEndpointChange { [weak self] workspaceID in self?.endpointsChanged(workspaceID: workspaceID) }
         for index in 0..<max(1, configuration.concurrency) {
             OSThread.spawn(name: "atrium-hook-\(index)", detached: true) { [self] in workerLoop() }
         }
@@ -77,7 +99,11 @@ public final class WebhookDispatcher: Sendable {
         dispatcherMonitor.withLock {
             while !signals.stopped { dispatcherMonitor.wait(nanoseconds: 100_000_000) }
         }
+        role.release()
     }
+
+    /// True while this instance delivers (holds the cluster role).
+    public var isDelivering: Bool { epoch.load(ordering: .relaxed) != 0 }
 
     /// An endpoint of `workspaceID` was created, changed or deleted: reload that workspace's
     /// endpoints before handing out more of its events.
@@ -150,7 +176,16 @@ public final class WebhookDispatcher: Sendable {
         // Finished attempts whose write-back failed: written with the next round's.
         var unwritten: [DeliveryOutcome] = []
         var lastPurge = now()
+        var lastFullLoad = now()
         while true {
+            if epoch.load(ordering: .relaxed) == 0 || role.heldEpoch() == nil {
+                stepDown(&schedule, &unwritten)
+                guard standBy(&schedule) else { break }
+                needsLoad = true
+                discoverNow = true
+                lastFullLoad = now()
+                continue
+            }
             let (completions, eventsWaiting, changed, stopping) = dispatcherMonitor.withLock {
                 () -> ([DeliveryOutcome], Bool, Set<Int64>, Bool) in
                 if signals.completions.isEmpty && signals.changedWorkspaces.isEmpty && !signals.stopping && !needsLoad
@@ -160,6 +195,8 @@ public final class WebhookDispatcher: Sendable {
                         wait = min(wait, max(0, schedule.lastDiscovery + Self.discoveryInterval - now()))
                     }
                     wait = min(wait, max(0, lastPurge + configuration.purgeIntervalMilliseconds - now()))
+                    // Wake at least every second: the role is checked, discovery polls.
+                    wait = min(wait, 1000)
                     if wait > 0 { dispatcherMonitor.wait(nanoseconds: UInt64(wait) * 1_000_000) }
                 }
                 let taken = signals.completions
@@ -179,6 +216,10 @@ public final class WebhookDispatcher: Sendable {
             }
             if eventsWaiting { discoverNow = true }
             do {
+                if now() - lastFullLoad >= Self.fullReloadMilliseconds {
+                    needsLoad = true
+                    lastFullLoad = now()
+                }
                 if needsLoad {
                     try load(&schedule)
                     needsLoad = false
@@ -204,8 +245,13 @@ public final class WebhookDispatcher: Sendable {
                     lastPurge = time
                     let cutoff = time - configuration.retentionMilliseconds
                     // In slices, so the writer is never held for long.
-                    while try store.write({ writer in try writer.purgeEvents(before: cutoff, limit: 1000) }) >= 1000 {}
+                    while try fencedWrite({ writer in try writer.purgeEvents(before: cutoff, limit: 1000) }) >= 1000 {}
                 }
+            } catch let lost as ClusterRoleLost {
+                log("webhook dispatch: \(lost); this instance stops delivering")
+                role.release()
+                epoch.store(0, ordering: .relaxed)
+                continue
             } catch {
                 // The store refused (shutting down, or disk trouble): start again from the
                 // store's state shortly, keeping the outcomes not yet written. Unsettled events
@@ -362,7 +408,7 @@ public final class WebhookDispatcher: Sendable {
         }
         if !expired.isEmpty {
             let rows = expired.map(\.row)
-            try store.write { writer in
+            try fencedWrite { writer in
                 for id in rows { try writer.cancelDelivery(id: id, reason: "event expired") }
             }
             for (endpointID, row) in expired {
@@ -387,7 +433,7 @@ public final class WebhookDispatcher: Sendable {
             cursors.append((id, state.settledThrough))
         }
         let moves = cursors
-        let retries = try store.write { writer -> [(Int64, Int64)] in
+        let retries = try fencedWrite { writer -> [(Int64, Int64)] in
             var retries: [(Int64, Int64)] = []
             for outcome in completions {
                 if try writer.recordOutcome(outcome, now: time) != nil, let retryAt = outcome.retryAt {
@@ -424,7 +470,7 @@ public final class WebhookDispatcher: Sendable {
         let moves = schedule.endpoints.values.filter { $0.settledThrough > $0.cursor }
             .map { ($0.id, $0.settledThrough) }
         guard !moves.isEmpty else { return }
-        try store.write { writer in
+        try fencedWrite { writer in
             for (id, cursor) in moves { try writer.advanceWebhookCursor(webhookID: id, to: cursor) }
         }
         for (id, cursor) in moves { schedule.endpoints[id]?.cursor = cursor }
@@ -432,6 +478,60 @@ public final class WebhookDispatcher: Sendable {
 
     private func log(_ message: String) {
         ErrorLog.write(message: message)
+    }
+
+    // MARK: The cluster role
+
+    /// A write of the role's holder: refused (`ClusterRoleLost`) in its own transaction once
+    /// another instance took the role over.
+    func fencedWrite<T: Sendable>(_ body: @escaping @Sendable (StoreWriter) throws -> T) throws -> T {
+        let held = epoch.load(ordering: .relaxed)
+        let name = role.name
+        return try store.write { writer in
+            try writer.requireClusterRole(name, epoch: held)
+            return try body(writer)
+        }
+    }
+
+    /// Leaves the holder's work: outcomes not yet written are dropped (the next holder makes
+    /// those attempts again), and attempts still running will be dropped as they finish.
+    private func stepDown(_ schedule: inout Schedule, _ unwritten: inout [DeliveryOutcome]) {
+        if epoch.exchange(0, ordering: .relaxed) != 0 {
+            log("webhook dispatch: this instance lost the delivery role; another instance delivers")
+        }
+        unwritten = []
+        let running = schedule.inFlightCount
+        schedule = Schedule()
+        schedule.inFlightCount = running
+        metrics.queueDepth.store(0, ordering: .relaxed)
+    }
+
+    /// Waits as a standby: tries the role every `standbyMilliseconds` until this instance
+    /// holds it (true) or the dispatcher stops (false). Attempts of a lost term that finish
+    /// meanwhile only free their workers.
+    private func standBy(_ schedule: inout Schedule) -> Bool {
+        while true {
+            let stopping = dispatcherMonitor.withLock { () -> Bool in
+                if !signals.stopping && signals.completions.isEmpty {
+                    dispatcherMonitor.wait(nanoseconds: UInt64(Self.standbyMilliseconds) * 1_000_000)
+                }
+                schedule.inFlightCount -= signals.completions.count
+                signals.completions.removeAll()
+                signals.changedWorkspaces.removeAll()
+                signals.eventsWaiting = false
+                return signals.stopping
+            }
+            if stopping { return false }
+            do {
+                if let taken = try role.tryAcquire() {
+                    epoch.store(taken, ordering: .relaxed)
+                    log("webhook dispatch: this instance (\(store.instanceID)) delivers now (epoch \(taken))")
+                    return true
+                }
+            } catch {
+                log("webhook dispatch: cannot take the delivery role: \(error)")
+            }
+        }
     }
 }
 

@@ -209,9 +209,13 @@ enum WebhookEndpoints {
         }
     }
 
-    /// Tells the dispatcher, once a change is durable, that a workspace's endpoints changed.
+    /// Tells the dispatcher, once a change is durable, that a workspace's endpoints changed,
+    /// and the other instances on the database (one of them may be the one delivering).
     static func endpointsChanged(_ workspaceID: Int64, _ services: Services) -> @Sendable () -> Void {
-        { services.webhooks.endpointsChanged(workspaceID: workspaceID) }
+        {
+            services.webhooks.endpointsChanged(workspaceID: workspaceID)
+            services.store.announceEndpointsChanged(workspaceID: workspaceID)
+        }
     }
 
     /// The endpoint row a read acts on, in the workspace the pipeline resolved for it.

@@ -16,11 +16,28 @@ import Glibc
 /// that numbered events it tells the store's commit observers (the webhook dispatcher, the
 /// event streams), which therefore always find the new events readable.
 ///
-/// `@unchecked Sendable`: `state` (the wake flag, the stop flag and the observers) is only
-/// touched under `monitor`; the connection is used by the sequencer's thread alone.
+/// Other instances hear of it through PostgreSQL: after such a run the sequencer sends one
+/// `NOTIFY atrium_outbox` on its own connection, outside every request transaction (a NOTIFY
+/// inside one holds a cluster-wide lock through its commit), at most one per
+/// `notifyIntervalMilliseconds`; each instance's `ClusterListener` wakes its observers from
+/// it. The payload is this instance's `instanceID`, so an instance ignores its own.
+/// `announce` sends other cluster notices (an endpoint changed) the same way.
+///
+/// `@unchecked Sendable`: `state` (the wake flag, the stop flag, the observers and the
+/// announcements) is only touched under `monitor`; the connection is used by the sequencer's
+/// thread alone.
 final class OutboxSequencer: @unchecked Sendable {
     private let url: String
     private let pollMilliseconds: Int
+    /// Names this instance in its notifications, so its own listener skips them.
+    let instanceID: String
+    /// The shortest gap between two `NOTIFY atrium_outbox` of this instance.
+    static let notifyIntervalMilliseconds: Int64 = 5
+    /// The channel that tells other instances events were numbered (or a commit asked to be
+    /// heard: a revocation moves the tenancy counter that open streams re-check).
+    static let outboxChannel = "atrium_outbox"
+    /// Notices waiting for the sequencer's connection: (channel, payload).
+    private var announcements: [(channel: String, payload: String)] = []
     private let log: @Sendable (String) -> Void
     private let monitor = ConditionLock()
     private var woken = false
@@ -37,10 +54,30 @@ final class OutboxSequencer: @unchecked Sendable {
     /// The most events one transaction numbers.
     static let batchLimit = 1000
 
-    init(url: String, pollMilliseconds: Int = 200, log: @escaping @Sendable (String) -> Void) {
+    init(url: String, instanceID: String, pollMilliseconds: Int = 200,
+         log: @escaping @Sendable (String) -> Void) {
         self.url = url
+        self.instanceID = instanceID
         self.pollMilliseconds = pollMilliseconds
         self.log = log
+    }
+
+    /// Sends `NOTIFY channel, '<instanceID>:<payload>'` from the sequencer's connection soon,
+    /// outside any transaction. Best effort: a notice lost with the connection is covered by
+    /// the listeners' polls.
+    func announce(channel: String, payload: String) {
+        monitor.withLock {
+            announcements.append((channel, instanceID + ":" + payload))
+            woken = true
+            monitor.signal()
+        }
+    }
+
+    /// Tells every observer that something was committed (by another instance, as a
+    /// notification said): they read what is new.
+    func notifyObservers() {
+        let observing = monitor.withLock { observers }
+        for observer in observing { observer() }
     }
 
     func start() {
@@ -97,13 +134,17 @@ final class OutboxSequencer: @unchecked Sendable {
         var connection: PostgresConnection?
         var failures = 0
         var previous: UInt64 = 0
+        var notifier = ClusterNotifier(instanceID: instanceID)
         while true {
-            let (finishing, covering): (Bool, UInt64) = monitor.withLock {
+            let (finishing, covering, notices) = monitor.withLock {
+                () -> (Bool, UInt64, [(channel: String, payload: String)]) in
                 if !woken && !stopping {
-                    monitor.wait(nanoseconds: UInt64(pollMilliseconds) * 1_000_000)
+                    let wait = notifier.waitMilliseconds(poll: Int64(pollMilliseconds))
+                    monitor.wait(nanoseconds: UInt64(wait) * 1_000_000)
                 }
                 woken = false
-                return (stopping, requested)
+                defer { announcements.removeAll() }
+                return (stopping, requested, announcements)
             }
             do {
                 let open = try connection ?? PostgresConnection(url: url)
@@ -126,8 +167,10 @@ final class OutboxSequencer: @unchecked Sendable {
                 // tenancy counter, which open streams re-check).
                 if numbered > 0 || covering > previous {
                     for observer in observing { observer() }
+                    notifier.owe()
                 }
                 previous = covering
+                try notifier.send(notices, on: open)
             } catch {
                 failures += 1
                 // The writes waiting here have committed; only their numbering lags. Answer
