@@ -42,10 +42,12 @@ struct StoreCopyPlan: Sendable {
     /// One-row counters the target's migrations create: their value is copied over it.
     static let counters: [String] = ["tenancy_epoch"]
 
-    /// Tables not copied: each engine's own migration record (the target keeps its rows).
-    /// SQLite's `sqlite_sequence` is read for the identity sequences, and PostgreSQL's
-    /// `outbox_sequence` is set from it; neither is copied as a table.
-    static let notCopied: Set<String> = ["schema_migrations"]
+    /// Tables not copied: each engine's own migration record (the target keeps its rows),
+    /// and `cluster_leaders`, the running cluster's role epochs (migration 0011), which the
+    /// target's instances start afresh. SQLite's `sqlite_sequence` is read for the identity
+    /// sequences, and PostgreSQL's `outbox_sequence` is set from it; neither is copied as a
+    /// table.
+    static let notCopied: Set<String> = ["schema_migrations", "cluster_leaders"]
 
     /// One table to copy: the columns read from SQLite, and the columns written on
     /// PostgreSQL (the same, then the derived ones).
