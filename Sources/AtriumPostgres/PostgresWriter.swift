@@ -3,9 +3,10 @@ import CLibPQ
 /// One writer thread's connection and how it runs one attempt of a job in a transaction.
 ///
 /// It exists to keep the transaction rules in one place: `BEGIN ISOLATION LEVEL SERIALIZABLE`
-/// (sent with the body's first statement), the body, `COMMIT`; a serialization failure or deadlock anywhere (even one the body caught
-/// and wrapped, seen through `PostgresConnection.lastFailure`) asks for another attempt; a
-/// lost connection fails the job and reconnects before the next one.
+/// (sent with the body's first statement), the body, `COMMIT`; a serialization failure or
+/// deadlock anywhere (even one the body caught and wrapped, seen through
+/// `PostgresConnection.lastFailure`) asks for another attempt; a lost connection fails the job
+/// and reconnects before the next one.
 final class PostgresWriter {
     /// How one attempt ended.
     enum Outcome {
