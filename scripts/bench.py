@@ -13,7 +13,8 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_BENCH = os.path.normpath(os.path.join(ROOT, "..", "shared", "bench"))
 BENCH_DIR = os.path.join(ROOT, ".build", "bench")
-ATRIUM = os.path.join(ROOT, ".build", "release", "atrium")
+# ATRIUM_BINARY: another build of the server to measure (e.g. a copy of an older commit's), for A/B runs.
+ATRIUM = os.environ.get("ATRIUM_BINARY") or os.path.join(ROOT, ".build", "release", "atrium")
 sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
 from atrium_client import Client  # noqa: E402
 

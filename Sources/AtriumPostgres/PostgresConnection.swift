@@ -25,6 +25,15 @@ public final class PostgresConnection {
     /// serialization failure or a lost connection that a body caught and wrapped.
     var lastFailure: PostgresError?
     private var changeCount = 0
+    /// A `BEGIN …` asked for (`beginLazily`) and not sent yet: it goes out in one message with
+    /// the next statement, so opening a transaction costs no round trip of its own.
+    private var pendingBegin: String?
+    /// Pipeline syncs sent whose answers are not read yet: a read-only transaction's COMMIT or
+    /// ROLLBACK sent by `endWithoutWaiting`, read at the next use of the connection.
+    private var unreadSyncs = 0
+    /// Set when a pipelined exchange could not be completed: the connection may be out of step
+    /// with the server, so it counts as closed until `reconnect`.
+    private var pipelineBroken = false
 
     /// Connects to `url` (a `postgres://` or `postgresql://` URI) with Atrium's defaults.
     public convenience init(url: String) throws(PostgresError) {
@@ -61,7 +70,7 @@ public final class PostgresConnection {
 
     /// True while the connection is open and libpq considers it healthy.
     public var isOpen: Bool {
-        handle.map { PQstatus($0) == CONNECTION_OK } ?? false
+        !pipelineBroken && (handle.map { PQstatus($0) == CONNECTION_OK } ?? false)
     }
 
     /// Reconnects with the same parameters (`PQreset`). Prepared statements die with the old
@@ -69,6 +78,9 @@ public final class PostgresConnection {
     public func reconnect() throws(PostgresError) {
         guard let handle else { throw PostgresError.misuse("connection is closed") }
         dropStatements()
+        pendingBegin = nil
+        unreadSyncs = 0
+        pipelineBroken = false
         PQreset(handle)
         guard PQstatus(handle) == CONNECTION_OK else {
             let reason = PostgresError.clean(String(cString: PQerrorMessage(handle)))
@@ -80,6 +92,8 @@ public final class PostgresConnection {
     /// Closes the connection. Idempotent.
     func close() {
         dropStatements()
+        pendingBegin = nil
+        unreadSyncs = 0
         if let handle {
             PQfinish(handle)
             self.handle = nil
@@ -99,10 +113,13 @@ public final class PostgresConnection {
     }
 
     /// Runs one or more statements with the simple query protocol (no parameters): schema
-    /// changes, migrations, `BEGIN`/`COMMIT`.
+    /// changes, migrations, `BEGIN`/`COMMIT`. A pending lazy `BEGIN` goes out in the same
+    /// message, ahead of `sql`.
     public func execute(_ sql: String) throws(PostgresError) {
-        let handle = try openHandle(sql: sql)
-        let result = PQexec(handle, sql)
+        let handle = try settledHandle(sql: sql)
+        let text = pendingBegin.map { $0 + "; " + sql } ?? sql
+        pendingBegin = nil
+        let result = PQexec(handle, text)
         defer { PQclear(result) }
         switch result.map(PQresultStatus) {
         case PGRES_COMMAND_OK?, PGRES_TUPLES_OK?, PGRES_EMPTY_QUERY?:
@@ -115,8 +132,10 @@ public final class PostgresConnection {
     /// The command tag of a simple-protocol statement (`COMMIT`, or `ROLLBACK` when a COMMIT
     /// found the transaction aborted).
     func executeReturningTag(_ sql: String) throws(PostgresError) -> String {
-        let handle = try openHandle(sql: sql)
-        let result = PQexec(handle, sql)
+        let handle = try settledHandle(sql: sql)
+        let text = pendingBegin.map { $0 + "; " + sql } ?? sql
+        pendingBegin = nil
+        let result = PQexec(handle, text)
         defer { PQclear(result) }
         switch result.map(PQresultStatus) {
         case PGRES_COMMAND_OK?, PGRES_TUPLES_OK?:
@@ -135,7 +154,7 @@ public final class PostgresConnection {
             statement.reset()
             return statement
         }
-        let handle = try openHandle(sql: sql)
+        let handle = try settledHandle(sql: sql)
         let text = PlaceholderRewriter.rewrite(sql).sql
         statementNumber += 1
         let name = "atrium_\(statementNumber)"
@@ -184,6 +203,169 @@ public final class PostgresConnection {
         defer { statement.reset() }
         try statement.bind(arguments)
         try statement.runToCompletion()
+    }
+
+    // MARK: Transaction control without round trips of its own
+
+    /// Asks for `sql` (a `BEGIN …`) to open the next transaction. Nothing is sent now: the
+    /// `BEGIN` goes out in one message with the next statement (pipeline mode), or ahead of
+    /// the next simple query, so the server runs it just before that statement exactly as if
+    /// it had been sent alone — the snapshot is still taken by the first statement after it.
+    func beginLazily(_ sql: String) {
+        pendingBegin = sql
+    }
+
+    /// True while a `beginLazily` has not been sent: no statement ran since.
+    var beginIsPending: Bool { pendingBegin != nil }
+
+    /// Forgets a `BEGIN` that was never sent (the transaction ran no statement).
+    func discardPendingBegin() {
+        pendingBegin = nil
+    }
+
+    /// Sends `sql` (the COMMIT or ROLLBACK of a read-only transaction) without waiting for its
+    /// answer, which is read at the next use of the connection. The server ends the
+    /// transaction as soon as the message arrives, so no snapshot is held meanwhile. Only for
+    /// transactions that wrote nothing: nobody learns whether the COMMIT succeeded.
+    func endWithoutWaiting(_ sql: String) throws(PostgresError) {
+        let handle = try openHandle(sql: sql)
+        guard PQpipelineStatus(handle) == PQ_PIPELINE_ON || PQenterPipelineMode(handle) == 1,
+              PQsendQueryParams(handle, sql, 0, nil, nil, nil, nil, 0) == 1,
+              PQpipelineSync(handle) == 1 else {
+            throw failure(brokenPipeline(handle, sql: sql))
+        }
+        unreadSyncs += 1
+    }
+
+    /// Runs the prepared statement `name` with the given parameters and returns its result
+    /// (`PGRES_TUPLES_OK` or `PGRES_COMMAND_OK`), sending a pending `BEGIN` in the same message
+    /// and reading the answers of an earlier `endWithoutWaiting` on the way: one round trip.
+    func runPrepared(
+        _ name: String, sql: String, count: Int32, values: UnsafePointer<UnsafePointer<CChar>?>?,
+        lengths: UnsafePointer<Int32>?, formats: UnsafePointer<Int32>?
+    ) throws(PostgresError) -> OpaquePointer {
+        let handle = try openHandle(sql: sql)
+        let answer: OpaquePointer?
+        if pendingBegin == nil && unreadSyncs == 0 {
+            answer = PQexecPrepared(handle, name, count, values, lengths, formats, 0)
+        } else {
+            answer = try pipelined(handle, name: name, sql: sql, count: count, values: values, lengths: lengths,
+                                   formats: formats)
+        }
+        let status = answer.map(PQresultStatus)
+        guard let answer, status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK else {
+            defer { PQclear(answer) }
+            throw failure(PostgresError.from(result: answer, connection: handle, sql: sql))
+        }
+        return answer
+    }
+
+    /// The pipelined exchange of `runPrepared`: [earlier unread answers], [BEGIN], the
+    /// statement, sync; then every answer is read. Returns the statement's result (an error
+    /// result included), or throws for a failed BEGIN, an earlier end that did not end its
+    /// transaction, or a broken connection.
+    private func pipelined(
+        _ handle: OpaquePointer, name: String, sql: String, count: Int32,
+        values: UnsafePointer<UnsafePointer<CChar>?>?, lengths: UnsafePointer<Int32>?,
+        formats: UnsafePointer<Int32>?
+    ) throws(PostgresError) -> OpaquePointer? {
+        let begin = pendingBegin
+        pendingBegin = nil
+        guard PQpipelineStatus(handle) == PQ_PIPELINE_ON || PQenterPipelineMode(handle) == 1 else {
+            throw failure(brokenPipeline(handle, sql: sql))
+        }
+        if let begin, PQsendQueryParams(handle, begin, 0, nil, nil, nil, nil, 0) != 1 {
+            throw failure(brokenPipeline(handle, sql: begin))
+        }
+        guard PQsendQueryPrepared(handle, name, count, values, lengths, formats, 0) == 1,
+              PQpipelineSync(handle) == 1 else {
+            throw failure(brokenPipeline(handle, sql: sql))
+        }
+        try readUnreadSyncs(handle)
+        var beginFailure: PostgresError?
+        if let begin {
+            let result = try nextResult(handle, sql: begin)
+            if PQresultStatus(result) != PGRES_COMMAND_OK {
+                beginFailure = PostgresError.from(result: result, connection: handle, sql: begin)
+            }
+            PQclear(result)
+        }
+        let answer = try nextResult(handle, sql: sql)
+        do {
+            try readSync(handle, sql: sql)
+        } catch {
+            PQclear(answer)
+            throw error
+        }
+        _ = PQexitPipelineMode(handle)
+        if let beginFailure {
+            PQclear(answer)
+            throw failure(beginFailure)
+        }
+        return answer
+    }
+
+    /// Reads the answers of every `endWithoutWaiting` sent since the last read. A COMMIT or
+    /// ROLLBACK that failed (it never does for a read-only transaction while the connection
+    /// lives) is reported as a broken connection, so the connection is reset rather than
+    /// trusted with a transaction in an unknown state.
+    private func readUnreadSyncs(_ handle: OpaquePointer) throws(PostgresError) {
+        while unreadSyncs > 0 {
+            let result = try nextResult(handle, sql: "COMMIT")
+            let ended = PQresultStatus(result) == PGRES_COMMAND_OK
+            let failureText = ended ? nil : PostgresError.from(result: result, connection: handle, sql: nil)
+            PQclear(result)
+            try readSync(handle, sql: "COMMIT")
+            unreadSyncs -= 1
+            if let failureText {
+                pipelineBroken = true
+                throw failure(PostgresError.connectionLost(
+                    "a read transaction did not end cleanly (\(failureText.message)); the connection is reset",
+                    sql: failureText.sql))
+            }
+        }
+    }
+
+    /// The next query's result in the pipeline, and the NULL that closes it.
+    private func nextResult(_ handle: OpaquePointer, sql: String) throws(PostgresError) -> OpaquePointer {
+        guard let result = PQgetResult(handle) else {
+            throw failure(brokenPipeline(handle, sql: sql))
+        }
+        while let extra = PQgetResult(handle) {
+            PQclear(extra)
+        }
+        return result
+    }
+
+    /// Reads the answer to a pipeline sync.
+    private func readSync(_ handle: OpaquePointer, sql: String) throws(PostgresError) {
+        let sync = PQgetResult(handle)
+        defer { PQclear(sync) }
+        guard let sync, PQresultStatus(sync) == PGRES_PIPELINE_SYNC else {
+            throw failure(brokenPipeline(handle, sql: sql))
+        }
+    }
+
+    /// The error for a pipeline that could not be sent or read: the connection cannot be
+    /// trusted to be in step with the server any more, so it counts as lost (and is reset).
+    private func brokenPipeline(_ handle: OpaquePointer, sql: String) -> PostgresError {
+        pipelineBroken = true
+        let text = PostgresError.clean(String(cString: PQerrorMessage(handle)))
+        return PostgresError.connectionLost(
+            "the PostgreSQL pipeline broke" + (text.isEmpty ? "" : ": " + text), sql: sql)
+    }
+
+    /// The open handle, after reading any answers left by `endWithoutWaiting` and leaving
+    /// pipeline mode, so the synchronous libpq calls may be used.
+    private func settledHandle(sql: String) throws(PostgresError) -> OpaquePointer {
+        let handle = try openHandle(sql: sql)
+        if unreadSyncs > 0 {
+            try readUnreadSyncs(handle)
+        }
+        if PQpipelineStatus(handle) != PQ_PIPELINE_OFF, PQexitPipelineMode(handle) != 1 {
+            throw failure(brokenPipeline(handle, sql: sql))
+        }
+        return handle
     }
 
     // MARK: Internals for statements and the database

@@ -12,38 +12,38 @@ final class PostgresReader {
 
     /// Runs `body` in one `REPEATABLE READ READ ONLY` transaction, so its statements see one
     /// snapshot. A body's error is rethrown unchanged after the rollback.
+    ///
+    /// Transaction control costs no round trip of its own: the `BEGIN` goes out with the
+    /// body's first statement (which takes the snapshot, as it would after a separate
+    /// `BEGIN`), and the `COMMIT` (or `ROLLBACK`) is sent without waiting; its answer is read
+    /// with the next read's first statement. A read-only transaction has nothing to lose at
+    /// COMMIT, and the server ends it as soon as the message arrives.
     func inSnapshot<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
         if needsReconnect || !connection.isOpen {
             try connection.reconnect()
             needsReconnect = false
         }
-        do {
-            try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        } catch {
-            needsReconnect = error.isConnectionLost
-            throw error
-        }
+        connection.beginLazily("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         let value: T
         do {
             value = try body(connection)
         } catch {
-            end()
+            end("ROLLBACK")
             throw error
         }
-        do {
-            try connection.execute("COMMIT")
-        } catch {
-            end()
-            throw error
-        }
+        end("COMMIT")
         return value
     }
 
-    private func end() {
-        if !connection.isOpen {
+    /// Ends the transaction with `sql` without waiting; a connection that cannot take it is
+    /// reconnected before the next read.
+    private func end(_ sql: String) {
+        if connection.beginIsPending {
+            connection.discardPendingBegin()  // no statement ran: there is no transaction
+        } else if !connection.isOpen {
             needsReconnect = true
-        } else if connection.transactionStatus != PQTRANS_IDLE {
-            do { try connection.execute("ROLLBACK") } catch { needsReconnect = true }
+        } else {
+            do { try connection.endWithoutWaiting(sql) } catch { needsReconnect = true }
         }
     }
 }

@@ -189,10 +189,9 @@ public final class PostgresStatement {
         guard isValid else {
             throw PostgresError.misuse("statement was prepared before a reconnect; prepare it again", sql: sql)
         }
-        let handle = try connection.openHandle(sql: sql)
         clearResult()
         let count = Int32(parameterCount)
-        let answer: OpaquePointer? = arena.withUnsafeBufferPointer { bytes in
+        let answer: Result<OpaquePointer, PostgresError> = arena.withUnsafeBufferPointer { bytes in
             if let base = bytes.baseAddress {
                 let raw = UnsafeRawPointer(base)
                 for slot in 0..<parameterCount {
@@ -202,17 +201,16 @@ public final class PostgresStatement {
             } else {
                 for slot in 0..<parameterCount { pointers[slot] = nil }
             }
-            return PQexecPrepared(handle, name, count, pointers, lengths, formats, 0)
+            return Result { () throws(PostgresError) in
+                try connection.runPrepared(name, sql: sql, count: count, values: pointers, lengths: lengths,
+                                           formats: formats)
+            }
         }
-        let status = answer.map(PQresultStatus)
-        guard status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK else {
-            defer { PQclear(answer) }
-            throw connection.failure(PostgresError.from(result: answer, connection: handle, sql: sql))
-        }
-        result = answer
+        let fetched = try answer.get()
+        result = fetched
         executed = true
-        rowCount = status == PGRES_TUPLES_OK ? PQntuples(answer) : 0
-        connection.noteChanges(answer)
+        rowCount = PQresultStatus(fetched) == PGRES_TUPLES_OK ? PQntuples(fetched) : 0
+        connection.noteChanges(fetched)
     }
 
     // MARK: Columns

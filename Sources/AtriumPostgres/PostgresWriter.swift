@@ -2,10 +2,11 @@ import CLibPQ
 
 /// One writer thread's connection and how it runs one attempt of a job in a transaction.
 ///
-/// It exists to keep the transaction rules in one place: `BEGIN ISOLATION LEVEL SERIALIZABLE`,
-/// the body, `COMMIT`; a serialization failure or deadlock anywhere (even one the body caught
-/// and wrapped, seen through `PostgresConnection.lastFailure`) asks for another attempt; a
-/// lost connection fails the job and reconnects before the next one.
+/// It exists to keep the transaction rules in one place: `BEGIN ISOLATION LEVEL SERIALIZABLE`
+/// (sent with the body's first statement), the body, `COMMIT`; a serialization failure or
+/// deadlock anywhere (even one the body caught and wrapped, seen through
+/// `PostgresConnection.lastFailure`) asks for another attempt; a lost connection fails the job
+/// and reconnects before the next one.
 final class PostgresWriter {
     /// How one attempt ended.
     enum Outcome {
@@ -41,11 +42,9 @@ final class PostgresWriter {
         }
         connection.lastFailure = nil
         connection.commitNotificationRequested = false
-        do {
-            try connection.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
-        } catch {
-            return failed(job, error)
-        }
+        // Sent with the body's first statement (or ahead of COMMIT when it ran none), so
+        // opening the transaction costs no round trip; a failed BEGIN fails that statement.
+        connection.beginLazily("BEGIN ISOLATION LEVEL SERIALIZABLE")
         guard job.run(on: connection) else {
             let failure = connection.lastFailure
             rollback()
@@ -86,15 +85,12 @@ final class PostgresWriter {
         return .committed(notify: connection.commitNotificationRequested)
     }
 
-    private func failed(_ job: any PostgresWriteJob, _ error: PostgresError) -> Outcome {
-        if error.isConnectionLost { needsReconnect = true }
-        if error.isSerializationFailure { return .retry(error) }
-        job.fail(error)
-        return .failed
-    }
-
     /// Ends a transaction that failed; a ROLLBACK that cannot run means the connection is gone.
     private func rollback() {
+        if connection.beginIsPending {
+            connection.discardPendingBegin()  // no statement ran: there is no transaction
+            return
+        }
         guard connection.isOpen else {
             needsReconnect = true
             return

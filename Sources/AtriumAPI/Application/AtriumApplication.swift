@@ -36,6 +36,7 @@ public final class AtriumApplication: Sendable {
         var storage = StoreConfiguration(dataDirectory: configuration.dataDirectory)
         storage.synchronous = configuration.synchronous
         storage.readerCount = configuration.readerCount
+        storage.postgresWriterCount = configuration.postgresWriters
         storage.maxBatchSize = configuration.maxCommitBatch
         storage.exclusive = true
         storage.databaseURL = configuration.databaseURL

@@ -57,12 +57,34 @@ public struct AtriumConfiguration: Sendable {
     public var loginWindowSeconds: Int64 = 900
     public var synchronous: StoreSynchronous = .full
     public var readerCount = 8
-    /// Threads for read-only endpoints (default: one per core).
+    /// Threads for read-only endpoints (default: one per core; on PostgreSQL see
+    /// `applyPostgresDefaults`).
     public var readWorkers = max(1, Int(System.coreCount))
+    /// PostgreSQL only: writer connections, each running one write transaction at a time.
+    public var postgresWriters = 8
     /// 1 turns group commit off (one transaction per write), for benchmarks only.
     public var maxCommitBatch = 256
     public var metricsEnabled = true
     public var http = HTTPServerConfiguration()
 
     public init() {}
+
+    /// Read workers per core on PostgreSQL. A read there blocks its thread for each statement's
+    /// round trip to the server, so with one worker per core the cores sit idle while the
+    /// server works; a few per core keep them busy (docs/benchmarks.md, 2026-12-08).
+    public static let postgresReadWorkersPerCore = 4
+
+    /// With `--database-url`, the defaults that fit PostgreSQL for the settings not given
+    /// (`explicit` holds the flag names given as flags or variables): `--read-workers`
+    /// `postgresReadWorkersPerCore` × cores, and `--readers` at least that, so every read
+    /// worker can hold a connection. SQLite keeps its defaults.
+    public mutating func applyPostgresDefaults(explicit: Set<String>) {
+        guard databaseURL != nil else { return }
+        if !explicit.contains("read-workers") {
+            readWorkers = min(256, Self.postgresReadWorkersPerCore * max(1, Int(System.coreCount)))
+        }
+        if !explicit.contains("readers") {
+            readerCount = max(readerCount, readWorkers)
+        }
+    }
 }

@@ -117,6 +117,9 @@ public enum ConfigurationLoader {
             c.synchronous = mode
         }),
         ("readers", { c, v throws(ConfigurationError) in c.readerCount = try integer(v, "readers", 1...256) }),
+        ("postgres-writers", { c, v throws(ConfigurationError) in
+            c.postgresWriters = try integer(v, "postgres-writers", 1...256)
+        }),
         ("commit-batch", { c, v throws(ConfigurationError) in
             c.maxCommitBatch = try integer(v, "commit-batch", 1...10_000)
         }),
@@ -168,9 +171,13 @@ public enum ConfigurationLoader {
         -> (AtriumConfiguration, positional: [String])
     {
         var configuration = AtriumConfiguration()
+        var explicit: Set<String> = []
         for setting in settings {
             let variable = "ATRIUM_" + setting.flag.uppercased().replacingDashes
-            if let value = environment[variable] { try setting.apply(&configuration, value) }
+            if let value = environment[variable] {
+                try setting.apply(&configuration, value)
+                explicit.insert(setting.flag)
+            }
         }
         let (flags, positional) = try CommandLineFlags.split(arguments)
         for flag in flags {
@@ -178,7 +185,9 @@ public enum ConfigurationLoader {
                 throw ConfigurationError("unknown flag --\(flag.name) (see docs/configuration.md)")
             }
             try setting.apply(&configuration, flag.value)
+            explicit.insert(setting.flag)
         }
+        configuration.applyPostgresDefaults(explicit: explicit)
         return (configuration, positional)
     }
 
