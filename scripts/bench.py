@@ -345,6 +345,62 @@ class AtriumPostgres(Atrium):
         self.cluster.drop(self.database_name)
 
 
+class AtriumPostgresPair(AtriumPostgres):
+    """Two instances on one PostgreSQL database (issue #15's measured item): the seeded
+    instance and a second `serve` on the next port, same database and secret. `/v1/me` and
+    durable creates at c64 as one instance alone, then split 32 + 32 over the two at once
+    (two wrk processes, summed), all on the same two cores as PostgreSQL and wrk."""
+    name = "atrium-postgres-2"
+
+    def __init__(self, port):
+        super().__init__(port)
+        url = self.extra_args[self.extra_args.index("--database-url") + 1]
+        self.second_port = port + 1
+        self.second = subprocess.Popen(
+            [ATRIUM, "serve", "--port", str(self.second_port), "--data-dir", tempfile.mkdtemp(prefix="atrium-bench-"),
+             "--access-log", "false", "--password-iterations", "1000", "--max-connections", "30000",
+             "--database-url", url, "--jwt-secret", self.jwt_secret] + self.pool_args,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.second_port)
+
+    def routes(self):
+        return {}  # measured in scenario(): the normal cases hit one port
+
+    def cpu_groups(self):
+        return {"atrium": lambda: [self.proc.pid, self.second.pid], "postgres": self.cluster.pids}
+
+    def scenario(self, duration):
+        key = f"Authorization: Bearer {self.key}"
+        workspace = f"X-Workspace-ID: {self.workspace}"
+        cases = {"me_key": ("/v1/me", [key], None),
+                 "post": ("/v1/collections/items/records", [key, workspace], POST_SCRIPT)}
+        result = {}
+        for label, (path, headers, script) in cases.items():
+            one = f"http://127.0.0.1:{self.port}{path}"
+            two = f"http://127.0.0.1:{self.second_port}{path}"
+            wrk(one, 64, 3, headers, script=script)
+            alone = wrk(one, 64, duration, headers, script=script, cpu_groups=self.cpu_groups())
+            both = {}
+            other = threading.Thread(target=lambda: both.__setitem__(
+                "b", wrk(two, 32, duration, headers, script=script, threads=1)))
+            other.start()
+            both["a"] = wrk(one, 32, duration, headers, script=script, threads=1, cpu_groups=self.cpu_groups())
+            other.join()
+            result[label] = {"one": alone, "two": both, "two_rps": both["a"]["rps"] + both["b"]["rps"]}
+            print(f"   {self.name} {label} c64: one instance {alone['rps']:.0f}/s, two instances "
+                  f"{result[label]['two_rps']:.0f}/s ({both['a']['rps']:.0f} + {both['b']['rps']:.0f});"
+                  f" CPU with two: {both['a'].get('cpu')}", flush=True)
+        return result
+
+    def stop(self):
+        self.second.send_signal(signal.SIGTERM)
+        try:
+            self.second.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.second.kill()
+        super().stop()
+
+
 class AtriumOneTransactionPerWrite(Atrium):
     """The same server with group commit off (--commit-batch 1), for the POST comparison."""
     name = "atrium-no-group-commit"
@@ -551,6 +607,7 @@ def main():
     if not args.skip_reference and Reference.build():
         servers.append(Reference)
     servers.append(AtriumPostgres)
+    servers.append(AtriumPostgresPair)
     servers.append(AtriumOneTransactionPerWrite)
     servers.append(AtriumWithWebhook)
     servers += [AtriumNoisyNeighbour, AtriumUnfair, AtriumRateLimited]
@@ -568,7 +625,7 @@ def main():
             return
     rounds = {s.name: [] for s in servers}
     postgres_version = None
-    if AtriumPostgres in servers:
+    if any(issubclass(cls, AtriumPostgres) for cls in servers):
         AtriumPostgres.cluster = PostgresCluster()
         postgres_version = AtriumPostgres.cluster.version
         print(f"PostgreSQL {postgres_version} for atrium-postgres: {AtriumPostgres.cluster.SETTINGS}", flush=True)

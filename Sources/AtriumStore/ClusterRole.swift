@@ -91,6 +91,9 @@ public final class ClusterRole: @unchecked Sendable {
         mutex.lock()
         defer { mutex.unlock() }
         epoch = nil
+        // Unlock before closing: closing alone frees the lock only once the server has ended
+        // the backend, a moment later, and another instance asking meanwhile is refused.
+        _ = try? session?.advisoryUnlock(key)
         session?.close()
         session = nil
     }
