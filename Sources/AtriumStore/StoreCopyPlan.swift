@@ -47,7 +47,7 @@ struct StoreCopyPlan: Sendable {
     /// target's instances start afresh. SQLite's `sqlite_sequence` is read for the identity
     /// sequences, and PostgreSQL's `outbox_sequence` is set from it; neither is copied as a
     /// table.
-    static let notCopied: Set<String> = ["schema_migrations", "cluster_leaders"]
+    static let notCopied: Set<String> = ["schema_migrations", "cluster_leaders", "rate_counters"]
 
     /// One table to copy: the columns read from SQLite, and the columns written on
     /// PostgreSQL (the same, then the derived ones).

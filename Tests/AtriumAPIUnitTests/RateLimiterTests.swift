@@ -51,4 +51,29 @@ struct RateLimiterTests {
         let allowed = limiter.take([(.workspace(1), 10), (.workspace(2), 5)])
         #expect(RateLimiter.tightest(allowed)?.limit == 5, "the one with the fewest requests left")
     }
+
+    @Test func clusteredWithTwoLiveInstancesTakesAShareBetweenSyncsAndStopsAtTheClusterTotal() {
+        let clock = ManualClock()
+        clock.now.store(600_000, ordering: .relaxed)  // the start of a minute window
+        let limiter = RateLimiter(clustered: true, clock: { clock.now.load(ordering: .relaxed) })
+        let scope = RateLimiter.Scope.workspace(1)
+        // Alone: the local bucket only, as on SQLite.
+        for _ in 0..<20 { #expect(limiter.take([(scope, 60)])[0].retryAfterSeconds == nil) }
+        var pending = limiter.unsynced()
+        #expect(pending.windowStart == 600_000 && pending.deltas[scope] == 20)
+        // Another instance took 25: 45 of 60, two live; the share is (60 - 45) / 4 = 3.
+        limiter.applySync(windowStart: 600_000, sent: pending.deltas, totals: [scope: 45], liveInstances: 2)
+        for _ in 0..<3 { #expect(limiter.take([(scope, 60)])[0].retryAfterSeconds == nil) }
+        let shareSpent = limiter.take([(scope, 60)])[0]
+        #expect(shareSpent.retryAfterSeconds == 1, "until the next sync")
+        pending = limiter.unsynced()
+        #expect(pending.deltas[scope] == 3)
+        limiter.applySync(windowStart: 600_000, sent: pending.deltas, totals: [scope: 60], liveInstances: 2)
+        clock.advance(milliseconds: 10_000)
+        let refused = limiter.take([(scope, 60)])[0]
+        #expect(refused.retryAfterSeconds == 50, "the end of the minute window")
+        #expect(refused.remaining == 0)
+        clock.advance(milliseconds: 50_000)
+        #expect(limiter.take([(scope, 60)])[0].retryAfterSeconds == nil, "a new window")
+    }
 }

@@ -91,6 +91,7 @@ public final class AtriumApplication: Sendable {
         server.withLock { $0 = httpServer }
         services.webhooks.start()
         services.eventStreams.start()
+        if services.rateLimiter.clustered { services.rateSyncer.start() }
         let services = self.services
         let stop = self
         OSThread.spawn(name: "atrium-keyuse") {
@@ -122,6 +123,7 @@ public final class AtriumApplication: Sendable {
         running?.shutdown()
         services.eventStreams.stop()
         services.webhooks.stop()
+        services.rateSyncer.stop()
         flusherStop.store(true, ordering: .releasing)
         services.keyUsage.flush(to: services.store)
         services.requestCounts.flush(to: services.store, now: Clock.nowMilliseconds())

@@ -22,7 +22,9 @@ public final class Services: Sendable {
     /// context switches of the large pool that write handlers need to fill group commits.
     public let readPool: WorkerPool
     /// The plans' request rates, per workspace and per key (in memory).
-    let rateLimiter = RateLimiter(clock: { Clock.nowMilliseconds() })
+    let rateLimiter: RateLimiter
+    /// Shares `rateLimiter`'s counts between instances (started only on PostgreSQL).
+    let rateSyncer: RateLimitSyncer
     /// Delivers the outbox to webhook endpoints (started with the server).
     public let webhooks: WebhookDispatcher
     /// Feeds the open event streams (`GET /v1/events/stream`; started with the server).
@@ -33,6 +35,8 @@ public final class Services: Sendable {
         requestCounts = UsageCounter()
         self.configuration = configuration
         self.store = store
+        rateLimiter = RateLimiter(clustered: store.dialect == .postgres, clock: { Clock.nowMilliseconds() })
+        rateSyncer = RateLimitSyncer(limiter: rateLimiter, store: store)
         codec = JWTCodec(keys: jwtKeys, issuer: configuration.issuer, audience: configuration.audience)
         passwordHasher = PasswordHasher(iterations: configuration.passwordIterations)
         keyUsage = KeyUsageRecorder()

@@ -7,6 +7,16 @@ import Synchronization
 /// A bucket holds at most a minute's allowance and refills continuously (`limit / 60` tokens
 /// a second); a request takes one token or is refused with the time until the next one. The
 /// clock is injected, so the arithmetic is tested without sleeping.
+///
+/// With several instances on PostgreSQL (`clustered`), `RateLimitSyncer` adds each scope's
+/// takes to a shared counter every 250 ms and feeds the cluster's total for the current minute
+/// window back here (`applySync`). While more than one instance is live, a request is also
+/// refused once the cluster's total (as last read, plus this instance's takes since) reached
+/// the limit, and between two syncs an instance takes at most a share of what was left
+/// (`max(1, (limit − total) / (2 × instances))`: halved again because the others' takes since
+/// their last sync are not in the total yet), so a burst spread over the instances converges
+/// on the limit instead of each instance spending a whole bucket unseen; the `max(1, …)` lets
+/// it overshoot by up to `instances − 1` a window (configuration.md, "Request rates").
 final class RateLimiter: Sendable {
     /// What a bucket is kept for.
     enum Scope: Hashable, Sendable {
@@ -34,13 +44,24 @@ final class RateLimiter: Sendable {
     private struct Bucket {
         var tokens: Double
         var updatedAt: Int64
+        /// Taken here since the last sync (clustered only).
+        var unsynced: Int64 = 0
+        /// The minute window (`now / 60_000`) of `clusterTotal`, and the cluster's total then.
+        var clusterWindow: Int64 = -1
+        var clusterTotal: Int64 = 0
     }
 
     private let buckets = Mutex<[Scope: Bucket]>([:])
     private let clock: @Sendable () -> Int64
+    /// Whether a syncer shares the counts (PostgreSQL); never on SQLite.
+    let clustered: Bool
+    /// The live instances the last sync saw; the cluster checks apply only above one.
+    private let liveInstances = Atomic<Int>(1)
 
-    /// `clock` gives milliseconds; any monotonic origin will do.
-    init(clock: @escaping @Sendable () -> Int64) {
+    /// `clock` gives milliseconds; any monotonic origin will do, unless `clustered`, where it
+    /// must be the wall clock (instances agree on minute windows).
+    init(clustered: Bool = false, clock: @escaping @Sendable () -> Int64) {
+        self.clustered = clustered
         self.clock = clock
     }
 
@@ -48,8 +69,11 @@ final class RateLimiter: Sendable {
     /// request refused by one bucket is not charged to the others. Returns each scope's quota.
     func take(_ limits: [(scope: Scope, perMinute: Int)]) -> [Quota] {
         let now = clock()
+        let instances = clustered ? liveInstances.load(ordering: .relaxed) : 1
+        let window = now / 60_000
         return buckets.withLock { buckets in
             var updated: [Bucket] = []
+            var clusterWaits: [Int?] = []
             var allowed = true
             for (scope, perMinute) in limits {
                 let capacity = Double(perMinute)
@@ -58,6 +82,10 @@ final class RateLimiter: Sendable {
                 bucket.tokens = min(capacity, bucket.tokens + elapsed * capacity / 60_000)
                 bucket.updatedAt = now
                 if bucket.tokens < 1 { allowed = false }
+                let wait = instances > 1 ? Self.clusterWait(bucket, perMinute: perMinute, window: window,
+                                                            instances: instances, now: now) : nil
+                if wait != nil { allowed = false }
+                clusterWaits.append(wait)
                 updated.append(bucket)
             }
             var quotas: [Quota] = []
@@ -67,16 +95,84 @@ final class RateLimiter: Sendable {
                 var retryAfter: Int?
                 if allowed {
                     bucket.tokens -= 1
+                    if clustered { bucket.unsynced += 1 }
                 } else if bucket.tokens < 1 {
                     retryAfter = max(1, Self.wholeSeconds((1 - bucket.tokens) / perMillisecond))
                 }
+                if let wait = clusterWaits[index] { retryAfter = max(retryAfter ?? 0, wait) }
                 buckets[scope] = bucket
-                let reset = Self.wholeSeconds((Double(perMinute) - bucket.tokens) / perMillisecond)
-                quotas.append(Quota(limit: perMinute, remaining: max(0, Int(bucket.tokens)), resetSeconds: reset,
+                var remaining = max(0, Int(bucket.tokens))
+                var reset = Self.wholeSeconds((Double(perMinute) - bucket.tokens) / perMillisecond)
+                if instances > 1 {
+                    let known = bucket.clusterWindow == window ? bucket.clusterTotal : 0
+                    let left = max(0, Int(Int64(perMinute) - known - bucket.unsynced))
+                    if left < remaining {
+                        remaining = left
+                        reset = max(reset, Self.wholeSeconds(Double((window + 1) * 60_000 - now)))
+                    }
+                }
+                quotas.append(Quota(limit: perMinute, remaining: remaining, resetSeconds: reset,
                                     retryAfterSeconds: retryAfter))
             }
             if buckets.count > 100_000 { Self.forgetFull(&buckets, now: now) }
             return quotas
+        }
+    }
+
+    /// Seconds until the cluster allows a request of this scope, or nil when it does now: the
+    /// end of the window once the cluster's total reached the limit, else one second (the next
+    /// sync) once this instance took its share of what the last sync left.
+    private static func clusterWait(_ bucket: Bucket, perMinute: Int, window: Int64, instances: Int,
+                                    now: Int64) -> Int? {
+        let limit = Int64(perMinute)
+        let known = bucket.clusterWindow == window ? bucket.clusterTotal : 0
+        if known + bucket.unsynced >= limit {
+            return max(1, wholeSeconds(Double((window + 1) * 60_000 - now)))
+        }
+        let share = max(1, (limit - known) / Int64(2 * instances))
+        return bucket.unsynced >= share ? 1 : nil
+    }
+
+    /// The name of a scope's shared counter row.
+    static func counterName(_ scope: Scope) -> String {
+        switch scope {
+        case .workspace(let id): return "w:\(id)"
+        case .key(let id): return "k:\(id)"
+        }
+    }
+
+    /// For the syncer: the current window (milliseconds at its start), each scope's takes
+    /// since the last sync, and the scopes active in the last minute (whose totals to read).
+    func unsynced() -> (windowStart: Int64, deltas: [Scope: Int64], active: [Scope]) {
+        let now = clock()
+        return buckets.withLock { buckets in
+            var deltas: [Scope: Int64] = [:]
+            var active: [Scope] = []
+            for (scope, bucket) in buckets where now - bucket.updatedAt < 60_000 || bucket.unsynced > 0 {
+                active.append(scope)
+                if bucket.unsynced > 0 { deltas[scope] = bucket.unsynced }
+            }
+            return (now / 60_000 * 60_000, deltas, active)
+        }
+    }
+
+    /// For the syncer, after a sync succeeded: `sent` is no longer pending, and `totals` are
+    /// the cluster's counts in the window starting at `windowStart` (a scope missing: not read).
+    func applySync(windowStart: Int64, sent: [Scope: Int64], totals: [Scope: Int64], liveInstances live: Int) {
+        liveInstances.store(max(1, live), ordering: .relaxed)
+        let window = windowStart / 60_000
+        buckets.withLock { buckets in
+            for (scope, count) in sent {
+                guard var bucket = buckets[scope] else { continue }
+                bucket.unsynced = max(0, bucket.unsynced - count)
+                buckets[scope] = bucket
+            }
+            for (scope, total) in totals {
+                guard var bucket = buckets[scope], bucket.clusterWindow <= window else { continue }
+                bucket.clusterWindow = window
+                bucket.clusterTotal = total
+                buckets[scope] = bucket
+            }
         }
     }
 
@@ -89,7 +185,7 @@ final class RateLimiter: Sendable {
     /// Drops buckets that have been idle for over a minute (they would be full again), so
     /// memory stays bounded by the scopes active in the last minute.
     private static func forgetFull(_ buckets: inout [Scope: Bucket], now: Int64) {
-        buckets = buckets.filter { now - $0.value.updatedAt < 60_000 }
+        buckets = buckets.filter { now - $0.value.updatedAt < 60_000 || $0.value.unsynced > 0 }
     }
 
     /// Of several quotas, the one a client should heed: a refusal first, else the one with
