@@ -76,4 +76,21 @@ struct RateLimiterTests {
         clock.advance(milliseconds: 50_000)
         #expect(limiter.take([(scope, 60)])[0].retryAfterSeconds == nil, "a new window")
     }
+
+    @Test func takesOfAWindowThatEndedUnsyncedAreNotChargedToTheNext() {
+        let clock = ManualClock()
+        clock.now.store(659_900, ordering: .relaxed)  // 100 ms before a minute window ends
+        let limiter = RateLimiter(clustered: true, clock: { clock.now.load(ordering: .relaxed) })
+        let scope = RateLimiter.Scope.workspace(1)
+        limiter.applySync(windowStart: 600_000, sent: [:], totals: [scope: 0], liveInstances: 2)
+        // The share of an empty window with two instances is 60 / 4 = 15.
+        for _ in 0..<15 { #expect(limiter.take([(scope, 60)])[0].retryAfterSeconds == nil) }
+        #expect(limiter.take([(scope, 60)])[0].retryAfterSeconds == 1)
+        clock.advance(milliseconds: 200)  // the next window begins before the next sync
+        #expect(limiter.unsynced().deltas.isEmpty, "the old window's takes are not sent as the new one's")
+        let first = limiter.take([(scope, 60)])[0]
+        #expect(first.retryAfterSeconds == nil, "the new window's share is whole again")
+        let pending = limiter.unsynced()
+        #expect(pending.windowStart == 660_000 && pending.deltas[scope] == 1)
+    }
 }

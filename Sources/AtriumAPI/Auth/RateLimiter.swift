@@ -44,8 +44,10 @@ final class RateLimiter: Sendable {
     private struct Bucket {
         var tokens: Double
         var updatedAt: Int64
-        /// Taken here since the last sync (clustered only).
+        /// Taken here since the last sync (clustered only), in the window `unsyncedWindow`:
+        /// takes of a window that ended unsynced are dropped, never counted in the next one.
         var unsynced: Int64 = 0
+        var unsyncedWindow: Int64 = -1
         /// The minute window (`now / 60_000`) of `clusterTotal`, and the cluster's total then.
         var clusterWindow: Int64 = -1
         var clusterTotal: Int64 = 0
@@ -81,6 +83,10 @@ final class RateLimiter: Sendable {
                 let elapsed = Double(max(0, now - bucket.updatedAt))
                 bucket.tokens = min(capacity, bucket.tokens + elapsed * capacity / 60_000)
                 bucket.updatedAt = now
+                if bucket.unsyncedWindow != window {
+                    bucket.unsynced = 0
+                    bucket.unsyncedWindow = window
+                }
                 if bucket.tokens < 1 { allowed = false }
                 let wait = instances > 1 ? Self.clusterWait(bucket, perMinute: perMinute, window: window,
                                                             instances: instances, now: now) : nil
@@ -145,12 +151,13 @@ final class RateLimiter: Sendable {
     /// since the last sync, and the scopes active in the last minute (whose totals to read).
     func unsynced() -> (windowStart: Int64, deltas: [Scope: Int64], active: [Scope]) {
         let now = clock()
+        let window = now / 60_000
         return buckets.withLock { buckets in
             var deltas: [Scope: Int64] = [:]
             var active: [Scope] = []
-            for (scope, bucket) in buckets where now - bucket.updatedAt < 60_000 || bucket.unsynced > 0 {
+            for (scope, bucket) in buckets where now - bucket.updatedAt < 60_000 {
                 active.append(scope)
-                if bucket.unsynced > 0 { deltas[scope] = bucket.unsynced }
+                if bucket.unsynced > 0 && bucket.unsyncedWindow == window { deltas[scope] = bucket.unsynced }
             }
             return (now / 60_000 * 60_000, deltas, active)
         }
@@ -163,7 +170,7 @@ final class RateLimiter: Sendable {
         let window = windowStart / 60_000
         buckets.withLock { buckets in
             for (scope, count) in sent {
-                guard var bucket = buckets[scope] else { continue }
+                guard var bucket = buckets[scope], bucket.unsyncedWindow == window else { continue }
                 bucket.unsynced = max(0, bucket.unsynced - count)
                 buckets[scope] = bucket
             }
@@ -185,7 +192,7 @@ final class RateLimiter: Sendable {
     /// Drops buckets that have been idle for over a minute (they would be full again), so
     /// memory stays bounded by the scopes active in the last minute.
     private static func forgetFull(_ buckets: inout [Scope: Bucket], now: Int64) {
-        buckets = buckets.filter { now - $0.value.updatedAt < 60_000 || $0.value.unsynced > 0 }
+        buckets = buckets.filter { now - $0.value.updatedAt < 60_000 }
     }
 
     /// Of several quotas, the one a client should heed: a refusal first, else the one with
